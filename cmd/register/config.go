@@ -1,0 +1,86 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+)
+
+// Config is the register's configuration. Defaults need nothing: SQLite in
+// ./data, listening on loopback, signing keys generated on first start.
+type Config struct {
+	DataDir string     `mapstructure:"data_dir"`
+	HTTP    HTTPConfig `mapstructure:"http"`
+	Auth    AuthConfig `mapstructure:"auth"`
+	Log     LogConfig  `mapstructure:"log"`
+}
+
+// HTTPConfig is the listener.
+type HTTPConfig struct {
+	Addr string `mapstructure:"addr"`
+	// TrustedProxies may set the client address with X-Forwarded-For.
+	TrustedProxies []string `mapstructure:"trusted_proxies"`
+}
+
+// AuthConfig is tokens and their lifetimes.
+type AuthConfig struct {
+	AccessTTL  time.Duration `mapstructure:"access_ttl"`
+	RefreshTTL time.Duration `mapstructure:"refresh_ttl"`
+	Issuer     string        `mapstructure:"issuer"`
+}
+
+// LogConfig is the structured log.
+type LogConfig struct {
+	Level  string `mapstructure:"level"`
+	Format string `mapstructure:"format"`
+}
+
+// DefaultConfig is the configuration with nothing set.
+func DefaultConfig() Config {
+	return Config{
+		DataDir: "./data",
+		HTTP:    HTTPConfig{Addr: "127.0.0.1:8080"},
+		Auth:    AuthConfig{AccessTTL: 15 * time.Minute, RefreshTTL: 30 * 24 * time.Hour, Issuer: "national-probation-register"},
+		Log:     LogConfig{Level: "info", Format: "text"},
+	}
+}
+
+// Validate reports the first unusable value, naming its key.
+func (c *Config) Validate() error {
+	var errs []error
+	if strings.TrimSpace(c.DataDir) == "" {
+		errs = append(errs, errors.New("data_dir: must not be empty"))
+	}
+	if _, _, err := net.SplitHostPort(c.HTTP.Addr); err != nil {
+		errs = append(errs, fmt.Errorf("http.addr: %q is not host:port", c.HTTP.Addr))
+	}
+	for _, p := range c.HTTP.TrustedProxies {
+		if net.ParseIP(p) == nil {
+			if _, _, err := net.ParseCIDR(p); err != nil {
+				errs = append(errs, fmt.Errorf("http.trusted_proxies: %q is not an IP address or CIDR range", p))
+			}
+		}
+	}
+	if c.Auth.AccessTTL < time.Minute || c.Auth.AccessTTL > 24*time.Hour {
+		errs = append(errs, fmt.Errorf("auth.access_ttl: %s must be between 1m and 24h", c.Auth.AccessTTL))
+	}
+	if c.Auth.RefreshTTL < c.Auth.AccessTTL || c.Auth.RefreshTTL > 365*24*time.Hour {
+		errs = append(errs, fmt.Errorf("auth.refresh_ttl: %s must be between auth.access_ttl and 8760h", c.Auth.RefreshTTL))
+	}
+	if c.Auth.Issuer == "" {
+		errs = append(errs, errors.New("auth.issuer: must not be empty"))
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("log.level: %q must be debug, info, warn or error", c.Log.Level))
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		errs = append(errs, fmt.Errorf("log.format: %q must be text or json", c.Log.Format))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,154 @@
+package http
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/probation-register/register/auth"
+	"github.com/probation-register/register/register"
+)
+
+const userKey = "user"
+
+func unauthorized() error {
+	return register.Errorf(register.EUNAUTHORIZED, "A valid access token is required.")
+}
+
+// authenticate accepts a bearer access token and loads its user afresh, so a
+// disabled user or a changed role takes effect on the very next request.
+func (s *Server) authenticate(c *gin.Context) {
+	h := c.GetHeader("Authorization")
+	token, ok := strings.CutPrefix(h, "Bearer ")
+	if !ok || token == "" {
+		s.Error(c, unauthorized())
+		return
+	}
+	id, err := s.Tokens.Verify(token)
+	if err != nil {
+		s.Error(c, unauthorized())
+		return
+	}
+	u, err := s.Users.FindUserByID(c.Request.Context(), id)
+	if register.ErrorCode(err) == register.ENOTFOUND || (err == nil && u.Disabled) {
+		s.Error(c, unauthorized())
+		return
+	} else if err != nil {
+		s.Error(c, err)
+		return
+	}
+	c.Set(userKey, u)
+	c.Request = c.Request.WithContext(register.NewContextWithActor(c.Request.Context(), register.UserActor(u, c.ClientIP())))
+	c.Next()
+}
+
+// require lets through only users with one of the roles.
+func require(roles ...register.Role) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		u := c.MustGet(userKey).(*register.User)
+		for _, r := range roles {
+			if u.Role == r {
+				c.Next()
+				return
+			}
+		}
+		c.AbortWithStatusJSON(http.StatusForbidden, errorBody{Error: errorDetail{
+			Code: register.EFORBIDDEN, Message: "Your role may not do this.",
+		}})
+	}
+}
+
+type loginRequest struct {
+	Email    string `json:"email" validate:"required,max=254"`
+	Password string `json:"password" validate:"required,max=256"`
+}
+
+type tokenResponse struct {
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int    `json:"expires_in"`
+}
+
+func (s *Server) login(c *gin.Context) {
+	var req loginRequest
+	if err := decode(c, &req); err != nil {
+		s.Error(c, err)
+		return
+	}
+	ctx := c.Request.Context()
+	u, hash, err := s.Users.FindUserByEmail(ctx, req.Email)
+	if err != nil && register.ErrorCode(err) != register.ENOTFOUND {
+		s.Error(c, err)
+		return
+	}
+	ok, err := s.Passwords.Compare(ctx, req.Password, hash)
+	if err != nil {
+		s.Error(c, err)
+		return
+	}
+	if !ok || u.Disabled {
+		var id int64
+		if u != nil {
+			id = u.ID
+		}
+		if err := s.Sessions.RecordLogin(ctx, req.Email, id, false, c.ClientIP()); err != nil {
+			s.Error(c, err)
+			return
+		}
+		s.Error(c, register.Errorf(register.EUNAUTHORIZED, "The email or password is wrong."))
+		return
+	}
+	ctx = register.NewContextWithActor(ctx, register.UserActor(u, c.ClientIP()))
+	refresh, refreshHash := auth.NewRefreshToken()
+	if err := s.Sessions.CreateSession(ctx, u.ID, refreshHash, s.Now().Add(s.RefreshTTL)); err != nil {
+		s.Error(c, err)
+		return
+	}
+	s.writeTokens(c, u, refresh)
+}
+
+func (s *Server) writeTokens(c *gin.Context, u *register.User, refresh string) {
+	access, err := s.Tokens.Issue(u)
+	if err != nil {
+		s.Error(c, err)
+		return
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusOK, tokenResponse{AccessToken: access, RefreshToken: refresh, TokenType: "Bearer", ExpiresIn: int(s.Tokens.TTL.Seconds())})
+}
+
+type refreshRequest struct {
+	RefreshToken string `json:"refresh_token" validate:"required,max=256"`
+}
+
+func (s *Server) refresh(c *gin.Context) {
+	var req refreshRequest
+	if err := decode(c, &req); err != nil {
+		s.Error(c, err)
+		return
+	}
+	ctx := register.NewContextWithActor(c.Request.Context(), register.Actor{Name: "refresh", Addr: c.ClientIP()})
+	next, nextHash := auth.NewRefreshToken()
+	u, err := s.Sessions.RotateSession(ctx, auth.HashToken(req.RefreshToken), nextHash, s.Now().Add(s.RefreshTTL))
+	if err != nil {
+		s.Error(c, err)
+		return
+	}
+	s.writeTokens(c, u, next)
+}
+
+func (s *Server) logout(c *gin.Context) {
+	var req refreshRequest
+	if err := decode(c, &req); err != nil {
+		s.Error(c, err)
+		return
+	}
+	ctx := register.NewContextWithActor(c.Request.Context(), register.Actor{Name: "logout", Addr: c.ClientIP()})
+	if err := s.Sessions.RevokeSession(ctx, auth.HashToken(req.RefreshToken)); err != nil {
+		s.Error(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}

@@ -1,0 +1,56 @@
+package http
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/probation-register/register/register"
+)
+
+// codes maps each register error code to its HTTP status: the one place
+// where error statuses are chosen.
+var codes = map[string]int{
+	register.EINVALID:       http.StatusBadRequest,
+	register.EUNAUTHORIZED:  http.StatusUnauthorized,
+	register.EFORBIDDEN:     http.StatusForbidden,
+	register.ENOTFOUND:      http.StatusNotFound,
+	register.ECONFLICT:      http.StatusConflict,
+	register.ETOOLARGE:      http.StatusRequestEntityTooLarge,
+	register.EUNPROCESSABLE: http.StatusUnprocessableEntity,
+	register.ERATELIMIT:     http.StatusTooManyRequests,
+	register.EINTERNAL:      http.StatusInternalServerError,
+}
+
+// ErrorStatus returns the HTTP status for an error code.
+func ErrorStatus(code string) int {
+	if s, ok := codes[code]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
+
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code    string            `json:"code"`
+	Message string            `json:"message"`
+	Fields  map[string]string `json:"fields,omitempty"`
+}
+
+// Error writes err as the JSON error body and aborts the request. Internal
+// errors are logged and shown to the client as a plain message.
+func (s *Server) Error(c *gin.Context, err error) {
+	code := register.ErrorCode(err)
+	if code == register.EINTERNAL {
+		s.Logger.Error("internal error", slog.String("request_id", requestID(c)), slog.String("path", c.FullPath()), slog.Any("error", err))
+	}
+	c.AbortWithStatusJSON(ErrorStatus(code), errorBody{Error: errorDetail{
+		Code:    code,
+		Message: register.ErrorMessage(err),
+		Fields:  register.ErrorFields(err),
+	}})
+}

@@ -1,0 +1,237 @@
+package http_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/probation-register/register/auth"
+	"github.com/probation-register/register/docs"
+	registerhttp "github.com/probation-register/register/http"
+	"github.com/probation-register/register/register"
+	"github.com/probation-register/register/register/sqlite"
+)
+
+// env is a real register: SQLite in a temp dir, the real handler behind
+// httptest, real signing keys, and a clock the test can move.
+type env struct {
+	t      *testing.T
+	DB     *sqlite.DB
+	Server *registerhttp.Server
+	HTTP   *httptest.Server
+	Keys   *auth.Keyring
+	Log    *bytes.Buffer
+
+	mu  sync.Mutex
+	now time.Time
+}
+
+// Password is every test user's password.
+const Password = "correct horse battery staple"
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	e := &env{t: t, now: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC), Log: &bytes.Buffer{}}
+	dir := t.TempDir()
+	e.DB = sqlite.NewDB(filepath.Join(dir, "register.db"))
+	e.DB.Now = e.Now
+	if err := e.DB.Open(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.DB.Close() })
+	keys, _, err := auth.LoadKeyring(filepath.Join(dir, "keys"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Keys = keys
+	users := sqlite.NewUserService(e.DB)
+	e.Server = &registerhttp.Server{
+		Logger:        slog.New(slog.NewJSONHandler(&syncWriter{w: e.Log}, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Now:           e.Now,
+		Registrants:   sqlite.NewRegistrantService(e.DB),
+		Registrations: sqlite.NewRegistrationService(e.DB),
+		Public:        sqlite.NewPublicService(e.DB),
+		Users:         users,
+		Sessions:      users,
+		Passwords:     auth.NewPasswords(auth.TestParams),
+		Tokens:        auth.NewTokens(keys, "national-probation-register", 15*time.Minute, e.Now),
+		RefreshTTL:    24 * time.Hour,
+		Ready:         e.DB.Ready,
+		OpenAPI:       docs.OpenAPI,
+	}
+	e.HTTP = httptest.NewServer(e.Server.Handler())
+	t.Cleanup(e.HTTP.Close)
+	return e
+}
+
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
+
+// Now is the test clock.
+func (e *env) Now() time.Time {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.now
+}
+
+// Set moves the clock.
+func (e *env) Set(t time.Time) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.now = t
+}
+
+// Advance moves the clock on.
+func (e *env) Advance(d time.Duration) { e.Set(e.Now().Add(d)) }
+
+// User creates a user with Password and returns a fresh access token.
+func (e *env) User(email string, role register.Role) (string, *register.User) {
+	e.t.Helper()
+	hash, err := e.Server.Passwords.Hash(context.Background(), Password)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	u := &register.User{Email: email, Role: role}
+	if err := sqlite.NewUserService(e.DB).CreateUser(register.NewContextWithActor(context.Background(), register.CLIActor), u, hash); err != nil {
+		e.t.Fatal(err)
+	}
+	tok, err := e.Server.Tokens.Issue(u)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return tok, u
+}
+
+// Response is a decoded answer.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// JSON decodes the body as an object.
+func (r *Response) JSON(t *testing.T) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.Body, &m); err != nil {
+		t.Fatalf("body is not a JSON object: %v: %s", err, r.Body)
+	}
+	return m
+}
+
+// ErrorCode is the error body's code, failing the test if there is none.
+func (r *Response) ErrorCode(t *testing.T) string {
+	t.Helper()
+	m := r.JSON(t)
+	e, ok := m["error"].(map[string]any)
+	if !ok {
+		t.Fatalf("no error body: %s", r.Body)
+	}
+	return e["code"].(string)
+}
+
+// Field is the reason given for a failing field.
+func (r *Response) Field(t *testing.T, name string) string {
+	t.Helper()
+	e, _ := r.JSON(t)["error"].(map[string]any)
+	f, _ := e["fields"].(map[string]any)
+	s, _ := f[name].(string)
+	return s
+}
+
+// Do sends a request; body may be nil, a string (sent as is) or a value (JSON).
+func (e *env) Do(method, path, token string, body any) *Response {
+	e.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		rd = bytes.NewReader(j)
+	}
+	req, err := http.NewRequest(method, e.HTTP.URL+path, rd)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := e.HTTP.Client().Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+}
+
+// Must sends a request and fails the test unless the status is want.
+func (e *env) Must(want int, method, path, token string, body any) map[string]any {
+	e.t.Helper()
+	r := e.Do(method, path, token, body)
+	if r.Status != want {
+		e.t.Fatalf("%s %s: status %d, want %d: %s", method, path, r.Status, want, r.Body)
+	}
+	if len(r.Body) == 0 {
+		return nil
+	}
+	return r.JSON(e.t)
+}
+
+// Registrant creates an applicant and returns its register number.
+func (e *env) Registrant(token, family, given string) string {
+	e.t.Helper()
+	m := e.Must(201, "POST", "/v1/registrants", token, map[string]any{
+		"family_name": family, "given_names": given, "date_of_birth": "1985-06-15",
+		"email": strings.ToLower(given) + "." + strings.ToLower(family) + "@example.org",
+	})
+	return m["register_number"].(string)
+}
+
+// Practitioner creates, qualifies (verified level) and admits a registrant.
+func (e *env) Practitioner(token, family, given string, level int, until string) string {
+	e.t.Helper()
+	n := e.Registrant(token, family, given)
+	q := e.Must(201, "POST", "/v1/registrants/"+n+"/qualifications", token, map[string]any{
+		"level": level, "title": "Level " + string(rune('0'+level)) + " Diploma in Probation Practice",
+		"awarding_body": "Awarding Body", "awarded_on": "2024-07-01", "certificate_ref": "CERT-1", "state": "claimed",
+	})
+	e.Must(200, "POST", "/v1/registrants/"+n+"/qualifications/"+jsonID(q["id"])+"/verify", token, nil)
+	e.Must(200, "POST", "/v1/registrants/"+n+"/registration/admit", token, map[string]any{"registered_until": until})
+	return n
+}
+
+func jsonID(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
