@@ -1,0 +1,222 @@
+// Package sqlite is the register's store on SQLite.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/mattn/go-sqlite3"
+	"github.com/pressly/goose/v3"
+
+	"github.com/probation-register/register/migrations"
+	"github.com/probation-register/register/register"
+)
+
+// TimeLayout is the stored form of an instant: fixed width, so text order is time order.
+const TimeLayout = "2006-01-02T15:04:05.000000Z"
+
+// pragmas go in the DSN so that every pooled connection gets them.
+// synchronous=FULL: the driver's default NORMAL can lose acknowledged commits on power loss.
+const pragmas = "_foreign_keys=on&_journal_mode=WAL&_synchronous=FULL&_busy_timeout=5000"
+
+// DB is the register's database: one writer connection and a read-only pool.
+type DB struct {
+	Path string
+	// Now is the store's one clock; tests move it.
+	Now func() time.Time
+
+	writer *sql.DB
+	reader *sql.DB
+}
+
+// NewDB returns a DB for the file at path; call Open.
+func NewDB(path string) *DB {
+	return &DB{Path: path, Now: time.Now}
+}
+
+// Open opens both pools and applies pending migrations.
+func (db *DB) Open() error {
+	if db.Path == "" {
+		return errors.New("sqlite: path required")
+	}
+	if err := os.MkdirAll(filepath.Dir(db.Path), 0o700); err != nil {
+		return fmt.Errorf("sqlite: create data folder: %w", err)
+	}
+	var err error
+	if db.writer, err = sql.Open("sqlite3", db.dsn(false)); err != nil {
+		return err
+	}
+	db.writer.SetMaxOpenConns(1)
+	db.writer.SetConnMaxIdleTime(0)
+	if err := db.writer.Ping(); err != nil {
+		return fmt.Errorf("sqlite: open %s: %w", db.Path, err)
+	}
+	if err := db.Migrate(context.Background()); err != nil {
+		return err
+	}
+	// Readers open after the writer has created the WAL files.
+	if db.reader, err = sql.Open("sqlite3", db.dsn(true)); err != nil {
+		return err
+	}
+	db.reader.SetMaxOpenConns(8)
+	db.reader.SetMaxIdleConns(8)
+	return db.reader.Ping()
+}
+
+func (db *DB) dsn(readOnly bool) string {
+	u := "file:" + url.PathEscape(db.Path) + "?" + pragmas
+	if readOnly {
+		return u + "&mode=ro&_txlock=deferred"
+	}
+	return u + "&_txlock=immediate"
+}
+
+// Close closes both pools.
+func (db *DB) Close() error {
+	var errs []error
+	if db.reader != nil {
+		errs = append(errs, db.reader.Close())
+	}
+	if db.writer != nil {
+		errs = append(errs, db.writer.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Writer is the single writer connection, for tools that need raw access
+// (backup, checks). Ordinary writes go through BeginTx.
+func (db *DB) Writer() *sql.DB { return db.writer }
+
+// Reader is the read-only pool.
+func (db *DB) Reader() *sql.DB { return db.reader }
+
+func (db *DB) provider() (*goose.Provider, error) {
+	return goose.NewProvider(goose.DialectSQLite3, db.writer, migrations.FS)
+}
+
+// Migrate applies pending migrations.
+func (db *DB) Migrate(ctx context.Context) error {
+	p, err := db.provider()
+	if err != nil {
+		return fmt.Errorf("sqlite: migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("sqlite: migrate: %w", err)
+	}
+	return nil
+}
+
+// Ready reports whether the database answers and no migration is pending.
+func (db *DB) Ready(ctx context.Context) error {
+	if err := db.reader.PingContext(ctx); err != nil {
+		return err
+	}
+	p, err := db.provider()
+	if err != nil {
+		return err
+	}
+	pending, err := p.HasPending(ctx)
+	if err != nil {
+		return err
+	}
+	if pending {
+		return errors.New("migrations pending")
+	}
+	return nil
+}
+
+// now is the store clock, in UTC to the microsecond (the stored precision).
+func (db *DB) now() time.Time { return db.Now().UTC().Truncate(time.Microsecond) }
+
+// Tx is a transaction with one fixed "now" and the acting principal, so
+// that every row and audit entry it writes agree on both.
+type Tx struct {
+	*sql.Tx
+	db    *DB
+	now   time.Time
+	actor register.Actor
+}
+
+// BeginTx starts a write transaction (BEGIN IMMEDIATE on the one writer).
+func (db *DB) BeginTx(ctx context.Context) (*Tx, error) {
+	tx, err := db.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &Tx{Tx: tx, db: db, now: db.now(), actor: register.ActorFromContext(ctx)}, nil
+}
+
+// ReadTx starts a read transaction on the read-only pool: one snapshot.
+func (db *DB) ReadTx(ctx context.Context) (*Tx, error) {
+	tx, err := db.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	return &Tx{Tx: tx, db: db, now: db.now(), actor: register.ActorFromContext(ctx)}, nil
+}
+
+func formatTime(t time.Time) string { return t.UTC().Format(TimeLayout) }
+
+func parseTime(s string) time.Time {
+	t, err := time.Parse(TimeLayout, s)
+	if err != nil {
+		// Every stored instant is written by formatTime; anything else is corruption.
+		panic(fmt.Sprintf("sqlite: bad stored time %q", s))
+	}
+	return t
+}
+
+func nullTime(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return formatTime(*t)
+}
+
+func scanNullTime(s sql.NullString) *time.Time {
+	if !s.Valid {
+		return nil
+	}
+	t := parseTime(s.String)
+	return &t
+}
+
+func parseDate(s string) register.Date {
+	d, err := register.ParseDate(s)
+	if err != nil {
+		return register.Date{}
+	}
+	return d
+}
+
+func nullDate(d register.Date) any {
+	if d.IsZero() {
+		return nil
+	}
+	return d.String()
+}
+
+// FormatError turns constraint failures into register errors; others pass through.
+func FormatError(err error) error {
+	var se sqlite3.Error
+	if errors.As(err, &se) {
+		switch se.ExtendedCode {
+		case sqlite3.ErrConstraintUnique, sqlite3.ErrConstraintPrimaryKey:
+			return register.Errorf(register.ECONFLICT, "That record already exists.")
+		case sqlite3.ErrConstraintForeignKey:
+			return register.Errorf(register.EUNPROCESSABLE, "That refers to something that does not exist.")
+		}
+	}
+	return err
+}
+
+func isUnique(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && (se.ExtendedCode == sqlite3.ErrConstraintUnique || se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey)
+}
