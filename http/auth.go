@@ -44,7 +44,7 @@ func (s *Server) authenticate(c *gin.Context) {
 }
 
 // require lets through only users with one of the roles.
-func require(roles ...register.Role) gin.HandlerFunc {
+func (s *Server) require(roles ...register.Role) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		u := c.MustGet(userKey).(*register.User)
 		for _, r := range roles {
@@ -53,9 +53,7 @@ func require(roles ...register.Role) gin.HandlerFunc {
 				return
 			}
 		}
-		c.AbortWithStatusJSON(http.StatusForbidden, errorBody{Error: errorDetail{
-			Code: register.EFORBIDDEN, Message: "Your role may not do this.",
-		}})
+		s.Error(c, register.Errorf(register.EFORBIDDEN, "Your role may not do this."))
 	}
 }
 

@@ -24,7 +24,7 @@ import (
 // env is a real register: SQLite in a temp dir, the real handler behind
 // httptest, real signing keys, and a clock the test can move.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	DB     *sqlite.DB
 	Server *registerhttp.Server
 	HTTP   *httptest.Server
@@ -38,7 +38,7 @@ type env struct {
 // Password is every test user's password.
 const Password = "correct horse battery staple"
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	e := &env{t: t, now: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC), Log: &bytes.Buffer{}}
 	dir := t.TempDir()
@@ -54,6 +54,7 @@ func newEnv(t *testing.T) *env {
 	}
 	e.Keys = keys
 	users := sqlite.NewUserService(e.DB)
+	renewals := sqlite.NewRenewalService(e.DB, register.DefaultRequirement)
 	e.Server = &registerhttp.Server{
 		Logger:        slog.New(slog.NewJSONHandler(&syncWriter{w: e.Log}, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Now:           e.Now,
@@ -62,6 +63,11 @@ func newEnv(t *testing.T) *env {
 		Public:        sqlite.NewPublicService(e.DB),
 		Users:         users,
 		Sessions:      users,
+		Accounts:      sqlite.NewAccountService(e.DB),
+		CPD:           sqlite.NewCPDService(e.DB, register.DefaultRequirement),
+		Renewals:      renewals,
+		CPDAudits:     renewals,
+		Cases:         sqlite.NewCaseService(e.DB),
 		Passwords:     auth.NewPasswords(auth.TestParams),
 		Tokens:        auth.NewTokens(keys, "national-probation-register", 15*time.Minute, e.Now),
 		RefreshTTL:    24 * time.Hour,
@@ -127,7 +133,7 @@ type Response struct {
 }
 
 // JSON decodes the body as an object.
-func (r *Response) JSON(t *testing.T) map[string]any {
+func (r *Response) JSON(t testing.TB) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(r.Body, &m); err != nil {
@@ -234,4 +240,116 @@ func (e *env) Practitioner(token, family, given string, level int, until string)
 func jsonID(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// WantError fails t unless r is a JSON error answer with status and code,
+// and returns the error detail (code, message, fields).
+func (r *Response) WantError(t *testing.T, status int, code string) map[string]any {
+	t.Helper()
+	if r.Status != status {
+		t.Fatalf("status %d, want %d: %s", r.Status, status, r.Body)
+	}
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		t.Fatalf("Content-Type %q, want JSON: %s", ct, r.Body)
+	}
+	d, ok := r.JSON(t)["error"].(map[string]any)
+	if !ok {
+		t.Fatalf("no error body: %s", r.Body)
+	}
+	if d["code"] != code {
+		t.Fatalf("error code %v, want %s: %s", d["code"], code, r.Body)
+	}
+	if m, _ := d["message"].(string); m == "" {
+		t.Fatalf("error without a message: %s", r.Body)
+	}
+	return d
+}
+
+var tokenSeq struct {
+	sync.Mutex
+	n int
+}
+
+// Token creates a fresh user with role and returns its access token.
+func (e *env) Token(role register.Role) string {
+	e.t.Helper()
+	tokenSeq.Lock()
+	tokenSeq.n++
+	n := tokenSeq.n
+	tokenSeq.Unlock()
+	tok, _ := e.User(string(role)+"-"+jsonID(n)+"@example.org", role)
+	return tok
+}
+
+// auditRow is one audit_log entry as the tests read it.
+type auditRow struct {
+	ID                              int64
+	Actor, Action, Entity, EntityID string
+}
+
+// LastAuditID is the id of the newest audit entry, 0 when there is none.
+func (e *env) LastAuditID() int64 {
+	e.t.Helper()
+	var id int64
+	if err := e.DB.Reader().QueryRow(`SELECT COALESCE(MAX(id), 0) FROM audit_log`).Scan(&id); err != nil {
+		e.t.Fatal(err)
+	}
+	return id
+}
+
+// AuditSince returns the audit entries after id, oldest first.
+func (e *env) AuditSince(id int64) []auditRow {
+	e.t.Helper()
+	rows, err := e.DB.Reader().Query(`SELECT id, actor, action, entity, entity_id FROM audit_log WHERE id > ? ORDER BY id`, id)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []auditRow
+	for rows.Next() {
+		var a auditRow
+		if err := rows.Scan(&a.ID, &a.Actor, &a.Action, &a.Entity, &a.EntityID); err != nil {
+			e.t.Fatal(err)
+		}
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		e.t.Fatal(err)
+	}
+	return out
+}
+
+// Logs stops the server, so that every request has written its log line,
+// and returns the log.
+func (e *env) Logs() string {
+	e.HTTP.Close()
+	return e.Log.String()
+}
+
+// DoHeader sends a JSON request with the Authorization header exactly as
+// given, or none when it is "".
+func (e *env) DoHeader(method, path, authorization string, body any) *Response {
+	e.t.Helper()
+	j, err := json.Marshal(body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	req, err := http.NewRequest(method, e.HTTP.URL+path, bytes.NewReader(j))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if authorization != "" {
+		req.Header.Set("Authorization", authorization)
+	}
+	resp, err := e.HTTP.Client().Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
 }

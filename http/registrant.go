@@ -3,6 +3,7 @@ package http
 import (
 	"net/http"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -63,7 +64,7 @@ func (s *Server) listRegistrants(c *gin.Context) {
 		return
 	}
 	f := register.RegistrantFilter{Name: c.Query("name"), Status: register.Status(c.Query("status")), Limit: limit, After: after}
-	if len(f.Name) > 100 {
+	if utf8.RuneCountInString(f.Name) > 100 {
 		s.Error(c, register.FieldError("name", "must be at most 100 characters"))
 		return
 	}

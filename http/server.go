@@ -26,6 +26,11 @@ type Server struct {
 	Public        register.PublicService
 	Users         register.UserService
 	Sessions      register.SessionService
+	Accounts      register.AccountService
+	CPD           register.CPDService
+	Renewals      register.RenewalService
+	CPDAudits     register.CPDAuditService
+	Cases         register.CaseService
 
 	Passwords  *auth.Passwords
 	Tokens     *auth.Tokens
@@ -90,8 +95,9 @@ func (s *Server) routes(e *gin.Engine) {
 	v1.POST("/auth/login", s.login)
 	v1.POST("/auth/refresh", s.refresh)
 	v1.POST("/auth/logout", s.logout)
+	v1.POST("/auth/activate", s.activate)
 
-	registrar := v1.Group("", s.authenticate, require(register.RoleRegistrar, register.RoleAdmin))
+	registrar := v1.Group("", s.authenticate, s.require(register.RoleRegistrar, register.RoleAdmin))
 	registrar.POST("/registrants", s.createRegistrant)
 	registrar.GET("/registrants", s.listRegistrants)
 	registrar.GET("/registrants/:number", s.getRegistrant)
@@ -100,8 +106,45 @@ func (s *Server) routes(e *gin.Engine) {
 	registrar.POST("/registrants/:number/qualifications/:id/verify", s.verifyQualification)
 	registrar.POST("/registrants/:number/registration/:transition", s.transition)
 	registrar.GET("/registrants/:number/history", s.history)
+	registrar.POST("/registrants/:number/account", s.issueActivation)
+	// CPD reflections are private: the regulator's registrars read them, admins do not.
+	registrar.GET("/registrants/:number/cpd", s.require(register.RoleRegistrar), s.registrantCPD)
+	registrar.GET("/renewals", s.listRenewals)
+	registrar.POST("/renewals/:id/approve", s.approveRenewal)
+	registrar.POST("/renewals/:id/refuse", s.refuseRenewal)
+	registrar.POST("/cpd-audits/sample", s.sampleCPDAudits)
+	registrar.GET("/cpd-audits", s.listCPDAudits)
+	registrar.POST("/cpd-audits/:id/pass", s.passCPDAudit)
+	registrar.POST("/cpd-audits/:id/fail", s.failCPDAudit)
+	registrar.POST("/cases", s.createCase)
+	registrar.POST("/cases/:id/stage", s.moveCaseStage)
+	registrar.PUT("/cases/:id/panel", s.setPanel)
+	registrar.POST("/cases/:id/appeal", s.appealCase)
+	registrar.POST("/cases/:id/appeal/outcome", s.appealOutcome)
 
-	admin := v1.Group("", s.authenticate, require(register.RoleAdmin))
+	// Panel members read only the cases whose panel they sit on.
+	casework := v1.Group("", s.authenticate, s.require(register.RoleRegistrar, register.RoleAdmin, register.RolePanelMember))
+	casework.GET("/cases", s.listCases)
+	casework.GET("/cases/:id", s.getCase)
+
+	panel := v1.Group("", s.authenticate, s.require(register.RolePanelMember))
+	panel.POST("/cases/:id/decisions", s.proposeDecision)
+	panel.POST("/decisions/:id/votes", s.vote)
+
+	me := v1.Group("/me", s.authenticate, s.require(register.RoleRegistrant))
+	me.POST("/cpd", s.createCPD)
+	me.GET("/cpd", s.listCPD)
+	me.GET("/cpd/summary", s.cpdSummary)
+	me.GET("/cpd/:id", s.getCPD)
+	me.PATCH("/cpd/:id", s.updateCPD)
+	me.DELETE("/cpd/:id", s.deleteCPD)
+	me.POST("/renewal", s.requestRenewal)
+	me.GET("/renewal", s.myRenewal)
+	me.GET("/cpd-audit", s.myCPDAudit)
+	me.POST("/cpd-audit/submit", s.submitCPDAudit)
+	me.GET("/cases", s.myCases)
+
+	admin := v1.Group("", s.authenticate, s.require(register.RoleAdmin))
 	admin.POST("/users", s.createUser)
 	admin.GET("/users", s.listUsers)
 	admin.PATCH("/users/:id", s.updateUser)

@@ -18,15 +18,34 @@ type PublicRecord struct {
 	AuthorisedRoles []string                `json:"authorised_roles"`
 	Qualifications  []QualificationStanding `json:"qualifications"`
 	Conditions      []PublicCondition       `json:"conditions"`
+	Sanctions       []PublicSanction        `json:"sanctions"`
+	InterimOrder    *PublicInterimOrder     `json:"interim_order"`
 	RegisteredUntil *Date                   `json:"registered_until"`
 }
 
 // PublicCondition is a condition of practice in force, as published.
 type PublicCondition struct {
-	Code  string `json:"code"`
-	Text  string `json:"text"`
-	From  Date   `json:"from"`
-	Until Date   `json:"until"`
+	Code    ConditionCode `json:"code"`
+	Text    string        `json:"text"`
+	Interim bool          `json:"interim"`
+	From    time.Time     `json:"from"`
+	Until   *time.Time    `json:"until"`
+}
+
+// PublicSanction is a final sanction while it is published: a warning for
+// its months; conditions, a suspension or a removal while in force.
+type PublicSanction struct {
+	Kind          OrderKind  `json:"kind"`
+	From          time.Time  `json:"from"`
+	Until         *time.Time `json:"until"`
+	PublicSummary string     `json:"public_summary"`
+}
+
+// PublicInterimOrder says that an interim order is in force, and which.
+type PublicInterimOrder struct {
+	Kind  OrderKind  `json:"kind"`
+	From  time.Time  `json:"from"`
+	Until *time.Time `json:"until"`
 }
 
 // NewPublicRecord builds the public view of a registrant's standing.
@@ -39,7 +58,9 @@ func NewPublicRecord(r *Registrant, s *Standing) *PublicRecord {
 		Summary:         Summary(s),
 		AuthorisedRoles: s.AuthorisedRoles,
 		Qualifications:  s.Qualifications,
-		Conditions:      []PublicCondition{},
+		Conditions:      s.Conditions,
+		Sanctions:       s.Sanctions,
+		InterimOrder:    s.InterimOrder,
 	}
 	if !s.RegisteredUntil.IsZero() {
 		d := s.RegisteredUntil
@@ -50,6 +71,13 @@ func NewPublicRecord(r *Registrant, s *Standing) *PublicRecord {
 
 // Summary says in words what the standing allows.
 func Summary(s *Standing) string {
+	if s.Status == StatusRegistered && len(s.AuthorisedRoles) > 0 && len(s.Conditions) > 0 {
+		return summary(s) + " Conditions of practice apply."
+	}
+	return summary(s)
+}
+
+func summary(s *Standing) string {
 	switch s.Status {
 	case StatusRegistered:
 		switch len(s.AuthorisedRoles) {
@@ -60,6 +88,9 @@ func Summary(s *Standing) string {
 		}
 		return "Registered, but holds no verified qualification: may not practise."
 	case StatusSuspended:
+		if s.InterimOrder != nil && s.InterimOrder.Kind == OrderInterimSuspension {
+			return "Suspended by an interim order: may not practise."
+		}
 		return "Suspended: may not practise."
 	case StatusLapsed:
 		return "Registration lapsed: may not practise."

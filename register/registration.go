@@ -60,7 +60,11 @@ func (p *Period) covers(t time.Time) bool {
 type Record struct {
 	Registrant     *Registrant
 	Qualifications []*Qualification
-	Periods        []*Period // ordered by From
+	// Periods are ordered by From. They may overlap: a suspension or removal
+	// laid by a panel decision lies over the registration it interrupts.
+	Periods []*Period
+	// Orders are the fitness-to-practise orders laid on the registration, ordered by From.
+	Orders []*Order
 }
 
 // QualificationStanding is a qualification as the register shows it at an instant.
@@ -79,6 +83,9 @@ type Standing struct {
 	RegisteredUntil Date                    `json:"registered_until"`
 	AuthorisedRoles []string                `json:"authorised_roles"`
 	Qualifications  []QualificationStanding `json:"qualifications"`
+	Conditions      []PublicCondition       `json:"conditions"`
+	Sanctions       []PublicSanction        `json:"sanctions"`
+	InterimOrder    *PublicInterimOrder     `json:"interim_order"`
 	// ChangesAt is the next instant at which the standing changes by the
 	// passage of time alone; nil if none is known.
 	ChangesAt *time.Time `json:"changes_at,omitempty"`
@@ -87,31 +94,54 @@ type Standing struct {
 // OnRegister reports whether the registrant had been admitted by the instant.
 func (s *Standing) OnRegister() bool { return s.Status != StatusNotRegistered }
 
+// inForce returns the period that decides the status at t (of those
+// covering t, the latest to start: a suspension or removal wins over the
+// registration beneath it) and the registration period beneath, which keeps
+// registered_until.
+func (r *Record) inForce(t time.Time) (top, base *Period) {
+	for _, p := range r.Periods {
+		if !p.covers(t) {
+			continue
+		}
+		top = p
+		if p.Status == StatusRegistered || p.Status == StatusLapsed {
+			base = p
+		}
+	}
+	return top, base
+}
+
+// statusAt is the status the period top gives at t, with expiry read from dates.
+func statusAt(top, base *Period, t time.Time) (Status, Date) {
+	until := top.RegisteredUntil
+	if top.Status == StatusSuspended && base != nil {
+		until = base.RegisteredUntil // a suspension does not move the renewal date
+	}
+	if top.Status == StatusRegistered && !t.Before(until.End()) {
+		return StatusLapsed, until
+	}
+	return top.Status, until
+}
+
 // StandingAt derives the standing at t from the history alone.
 func (r *Record) StandingAt(t time.Time) *Standing {
-	s := &Standing{At: t, Status: StatusNotRegistered, AuthorisedRoles: []string{}, Qualifications: []QualificationStanding{}}
+	s := &Standing{At: t, Status: StatusNotRegistered, AuthorisedRoles: []string{}, Qualifications: []QualificationStanding{},
+		Conditions: []PublicCondition{}, Sanctions: []PublicSanction{}}
 	var next []time.Time
 	for _, p := range r.Periods {
 		if p.From.After(t) {
 			next = append(next, p.From)
-			continue
-		}
-		if !p.covers(t) {
-			continue
-		}
-		s.Status = p.Status
-		s.RegisteredUntil = p.RegisteredUntil
-		if p.To != nil {
+		} else if p.covers(t) && p.To != nil {
 			next = append(next, *p.To)
 		}
-		if p.Status == StatusRegistered {
-			if end := p.RegisteredUntil.End(); !t.Before(end) {
-				s.Status = StatusLapsed
-			} else {
-				next = append(next, end)
-			}
+	}
+	if top, base := r.inForce(t); top != nil {
+		s.Status, s.RegisteredUntil = statusAt(top, base, t)
+		if s.Status == StatusRegistered {
+			next = append(next, s.RegisteredUntil.End())
 		}
 	}
+	publish(r.Orders, t, s, &next)
 
 	var po, pso bool
 	for _, q := range r.Qualifications {
@@ -167,45 +197,57 @@ func describe(level int, st QualificationState) string {
 
 // Current returns the period in force at t, or nil.
 func (r *Record) Current(t time.Time) *Period {
-	for _, p := range r.Periods {
-		if p.covers(t) {
-			return p
-		}
-	}
-	return nil
+	top, _ := r.inForce(t)
+	return top
 }
 
-// Timeline is the history as a reader sees it: written periods, with a
-// registered period split where its registered_until passed into a derived lapse.
+// Timeline is the history as a reader sees it: one period after another,
+// a suspension or removal cutting into the registration beneath it, and a
+// registered period split where its registered_until passed (by now) into
+// a derived lapse. Scheduled periods (a decision not yet in effect) are shown.
 func (r *Record) Timeline(now time.Time) []*Period {
-	out := make([]*Period, 0, len(r.Periods)+1)
+	var cuts []time.Time
 	for _, p := range r.Periods {
-		if p.Status != StatusRegistered {
-			out = append(out, p)
-			continue
-		}
-		end := p.RegisteredUntil.End()
-		stop := now
+		cuts = append(cuts, p.From)
 		if p.To != nil {
-			stop = *p.To
+			cuts = append(cuts, *p.To)
 		}
-		if !end.Before(stop) {
-			out = append(out, p)
+		if end := p.RegisteredUntil.End(); p.Status == StatusRegistered && !end.After(now) {
+			cuts = append(cuts, end)
+		}
+	}
+	sort.Slice(cuts, func(i, j int) bool { return cuts[i].Before(cuts[j]) })
+	out := make([]*Period, 0, len(cuts))
+	for i, c := range cuts {
+		if i > 0 && c.Equal(cuts[i-1]) {
 			continue
 		}
-		if end.After(p.From) {
-			head := *p
-			head.To = &end
-			out = append(out, &head)
+		top, base := r.inForce(c)
+		if top == nil {
+			continue
 		}
-		from := end
-		if from.Before(p.From) {
-			from = p.From
+		seg := *top
+		seg.From, seg.To = c, nil
+		for _, n := range cuts[i+1:] {
+			if n.After(c) {
+				n := n
+				seg.To = &n
+				break
+			}
 		}
-		out = append(out, &Period{Status: StatusLapsed, From: from, To: p.To, RegisteredUntil: p.RegisteredUntil,
-			Reason: "registration not renewed by " + p.RegisteredUntil.String(), Derived: true})
+		seg.Status, seg.RegisteredUntil = statusAt(top, base, c)
+		if seg.Status != top.Status {
+			seg.Derived, seg.Reason = true, "registration not renewed by "+seg.RegisteredUntil.String()
+		}
+		if n := len(out); n > 0 {
+			prev := out[n-1]
+			if prev.ID == seg.ID && prev.Status == seg.Status && prev.To != nil && prev.To.Equal(c) {
+				prev.To = seg.To
+				continue
+			}
+		}
+		out = append(out, &seg)
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].From.Before(out[j].From) })
 	return out
 }
 

@@ -40,6 +40,9 @@ type User struct {
 	Disabled bool      `json:"disabled"`
 	Created  time.Time `json:"created_at"`
 	Updated  time.Time `json:"updated_at"`
+	// RegistrantID links a registrant's own account to their record; 0
+	// for staff. Ownership is always read from here, never from a request.
+	RegistrantID int64 `json:"-"`
 }
 
 // Validate checks a new user's fields.

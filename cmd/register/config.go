@@ -6,6 +6,8 @@ import (
 	"net"
 	"strings"
 	"time"
+
+	"github.com/probation-register/register/register"
 )
 
 // Config is the register's configuration. Defaults need nothing: SQLite in
@@ -15,6 +17,9 @@ type Config struct {
 	HTTP    HTTPConfig `mapstructure:"http"`
 	Auth    AuthConfig `mapstructure:"auth"`
 	Log     LogConfig  `mapstructure:"log"`
+	CPD     CPDConfig  `mapstructure:"cpd"`
+	// File is the config file named by --config or REGISTER_CONFIG, if any.
+	File string `mapstructure:"config"`
 }
 
 // HTTPConfig is the listener.
@@ -31,6 +36,17 @@ type AuthConfig struct {
 	Issuer     string        `mapstructure:"issuer"`
 }
 
+// CPDConfig is the CPD each registration year must hold, in whole hours.
+type CPDConfig struct {
+	RequiredHours              int `mapstructure:"required_hours"`
+	RequiredParticipatoryHours int `mapstructure:"required_participatory_hours"`
+}
+
+// Requirement is the configured requirement in the register's terms.
+func (c CPDConfig) Requirement() register.Requirement {
+	return register.Requirement{Hours: register.WholeHours(c.RequiredHours), Participatory: register.WholeHours(c.RequiredParticipatoryHours)}
+}
+
 // LogConfig is the structured log.
 type LogConfig struct {
 	Level  string `mapstructure:"level"`
@@ -44,6 +60,7 @@ func DefaultConfig() Config {
 		HTTP:    HTTPConfig{Addr: "127.0.0.1:8080"},
 		Auth:    AuthConfig{AccessTTL: 15 * time.Minute, RefreshTTL: 30 * 24 * time.Hour, Issuer: "national-probation-register"},
 		Log:     LogConfig{Level: "info", Format: "text"},
+		CPD:     CPDConfig{RequiredHours: 30, RequiredParticipatoryHours: 10},
 	}
 }
 
@@ -81,6 +98,12 @@ func (c *Config) Validate() error {
 	case "text", "json":
 	default:
 		errs = append(errs, fmt.Errorf("log.format: %q must be text or json", c.Log.Format))
+	}
+	if c.CPD.RequiredHours < 0 || c.CPD.RequiredHours > 1000 {
+		errs = append(errs, fmt.Errorf("cpd.required_hours: %d must be between 0 and 1000", c.CPD.RequiredHours))
+	}
+	if c.CPD.RequiredParticipatoryHours < 0 || c.CPD.RequiredParticipatoryHours > c.CPD.RequiredHours {
+		errs = append(errs, fmt.Errorf("cpd.required_participatory_hours: %d must be between 0 and cpd.required_hours", c.CPD.RequiredParticipatoryHours))
 	}
 	return errors.Join(errs...)
 }

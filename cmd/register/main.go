@@ -80,6 +80,7 @@ func (m *Main) Open() error {
 		m.Passwords = auth.NewPasswords(nil)
 	}
 	users := sqlite.NewUserService(m.DB)
+	renewals := sqlite.NewRenewalService(m.DB, m.Config.CPD.Requirement())
 	m.Server = &registerhttp.Server{
 		Logger:         m.Logger,
 		Now:            m.Now,
@@ -88,6 +89,11 @@ func (m *Main) Open() error {
 		Public:         sqlite.NewPublicService(m.DB),
 		Users:          users,
 		Sessions:       users,
+		Accounts:       sqlite.NewAccountService(m.DB),
+		CPD:            sqlite.NewCPDService(m.DB, m.Config.CPD.Requirement()),
+		Renewals:       renewals,
+		CPDAudits:      renewals,
+		Cases:          sqlite.NewCaseService(m.DB),
 		Passwords:      m.Passwords,
 		Tokens:         auth.NewTokens(keys, m.Config.Auth.Issuer, m.Config.Auth.AccessTTL, m.Now),
 		RefreshTTL:     m.Config.Auth.RefreshTTL,
@@ -205,6 +211,8 @@ func newViper() *viper.Viper {
 	v.SetDefault("auth.issuer", d.Auth.Issuer)
 	v.SetDefault("log.level", d.Log.Level)
 	v.SetDefault("log.format", d.Log.Format)
+	v.SetDefault("cpd.required_hours", d.CPD.RequiredHours)
+	v.SetDefault("cpd.required_participatory_hours", d.CPD.RequiredParticipatoryHours)
 	return v
 }
 
@@ -259,6 +267,7 @@ func newRootCmd(in io.Reader, out, errOut io.Writer) *cobra.Command {
 	_ = e.v.BindPFlag("config", pf.Lookup("config"))
 	_ = e.v.BindPFlag("data_dir", pf.Lookup("data-dir"))
 	root.AddCommand(newServeCmd(e), newMigrateCmd(e), newUserCmd(e), newAuditCmd(e), newImportCmd(e), newDemoCmd(e), newBackupCmd(e))
+	root.AddCommand(newCasesCmd(e))
 	return root
 }
 

@@ -24,7 +24,7 @@ var _ register.PublicService = (*PublicService)(nil)
 // indexed read) and derives it from the history otherwise.
 func (s *PublicService) PublicRecord(ctx context.Context, number string, at *time.Time) (*register.PublicAnswer, error) {
 	now := s.db.now()
-	if at == nil || !at.Before(now) {
+	if at == nil {
 		var body []byte
 		var changesAt sql.NullString
 		err := s.db.reader.QueryRowContext(ctx, `SELECT public_json, changes_at FROM registrations WHERE register_number = ?`, number).Scan(&body, &changesAt)
@@ -33,10 +33,15 @@ func (s *PublicService) PublicRecord(ctx context.Context, number string, at *tim
 		} else if err != nil {
 			return nil, err
 		}
-		if !changesAt.Valid || changesAt.String > formatTime(now) {
-			return &register.PublicAnswer{Body: body, AsAt: now}, nil
-		}
+		// The stored answer holds from now until changes_at, so it also
+		// answers a later instant before then.
 		t := now
+		if at != nil {
+			t = *at
+		}
+		if !changesAt.Valid || changesAt.String > formatTime(t) {
+			return &register.PublicAnswer{Body: body, AsAt: t}, nil
+		}
 		at = &t
 	}
 	tx, err := s.db.ReadTx(ctx)

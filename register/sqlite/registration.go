@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"time"
 
 	"github.com/probation-register/register/register"
 )
@@ -26,6 +27,9 @@ func loadRecord(tx *Tx, number string) (*register.Record, error) {
 		return nil, err
 	}
 	if rec.Periods, err = loadPeriods(tx, r.ID); err != nil {
+		return nil, err
+	}
+	if rec.Orders, err = loadOrders(tx, r.ID); err != nil {
 		return nil, err
 	}
 	return rec, nil
@@ -66,18 +70,30 @@ func storeStanding(tx *Tx, rec *register.Record) error {
 	if len(rec.Periods) == 0 {
 		return nil // an applicant: not on the public register
 	}
-	s := rec.StandingAt(tx.now)
-	body, err := register.MarshalPublic(register.NewPublicRecord(rec.Registrant, s))
+	values, err := standingRow(rec, tx.now)
 	if err != nil {
 		return err
 	}
-	_, err = tx.Exec(`INSERT INTO registrations (register_number, registrant_id, status, registered_until, first_admitted_at, public_json, changes_at)
+	_, err = tx.Exec(`INSERT INTO registrations (`+standingColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (register_number) DO UPDATE SET status = excluded.status, registered_until = excluded.registered_until,
-			public_json = excluded.public_json, changes_at = excluded.changes_at`,
-		rec.Registrant.Number, rec.Registrant.ID, string(s.Status), s.RegisteredUntil.String(),
-		formatTime(rec.Periods[0].From), body, nullTime(s.ChangesAt))
+			public_json = excluded.public_json, changes_at = excluded.changes_at`, values...)
 	return err
+}
+
+// standingColumns are the columns of a registrations row, in standingRow's order.
+const standingColumns = `register_number, registrant_id, status, registered_until, first_admitted_at, public_json, changes_at`
+
+// standingRow is the registrations row materialising rec's standing at now;
+// the bulk writer inserts it in batches.
+func standingRow(rec *register.Record, now time.Time) ([]any, error) {
+	s := rec.StandingAt(now)
+	body, err := register.MarshalPublic(register.NewPublicRecord(rec.Registrant, s))
+	if err != nil {
+		return nil, err
+	}
+	return []any{rec.Registrant.Number, rec.Registrant.ID, string(s.Status), s.RegisteredUntil.String(),
+		formatTime(rec.Periods[0].From), body, nullTime(s.ChangesAt)}, nil
 }
 
 // Transition applies a registrar's status change at the transaction's now.

@@ -40,8 +40,12 @@ func createUser(tx *Tx, u *register.User, passwordHash string) error {
 		return err
 	}
 	u.Created, u.Updated = tx.now, tx.now
-	res, err := tx.Exec(`INSERT INTO users (email, password_hash, role, disabled, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		u.Email, passwordHash, string(u.Role), u.Disabled, formatTime(tx.now), formatTime(tx.now))
+	var registrantID any
+	if u.RegistrantID != 0 {
+		registrantID = u.RegistrantID
+	}
+	res, err := tx.Exec(`INSERT INTO users (email, password_hash, role, disabled, created_at, updated_at, registrant_id) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		u.Email, passwordHash, string(u.Role), u.Disabled, formatTime(tx.now), formatTime(tx.now), registrantID)
 	if isUnique(err) {
 		return register.Errorf(register.ECONFLICT, "A user with email %s already exists.", u.Email)
 	} else if err != nil {
@@ -51,12 +55,12 @@ func createUser(tx *Tx, u *register.User, passwordHash string) error {
 	return tx.audit("user.create", "user", strconv.FormatInt(u.ID, 10), nil, u)
 }
 
-const userColumns = `id, email, role, disabled, created_at, updated_at`
+const userColumns = `id, email, role, disabled, created_at, updated_at, COALESCE(registrant_id, 0)`
 
 func scanUser(row interface{ Scan(...any) error }, extra ...any) (*register.User, error) {
 	var u register.User
 	var role, created, updated string
-	if err := row.Scan(append([]any{&u.ID, &u.Email, &role, &u.Disabled, &created, &updated}, extra...)...); err != nil {
+	if err := row.Scan(append([]any{&u.ID, &u.Email, &role, &u.Disabled, &created, &updated, &u.RegistrantID}, extra...)...); err != nil {
 		return nil, err
 	}
 	u.Role, u.Created, u.Updated = register.Role(role), parseTime(created), parseTime(updated)
@@ -131,6 +135,15 @@ func (s *UserService) UpdateUser(ctx context.Context, id int64, upd register.Use
 	}
 	if upd.Disabled != nil {
 		u.Disabled = *upd.Disabled
+	}
+	if before.Role == register.RoleAdmin && !before.Disabled && (u.Disabled || u.Role != register.RoleAdmin) {
+		var others int
+		if err := tx.QueryRow(`SELECT count(*) FROM users WHERE role = 'admin' AND disabled = 0 AND id != ?`, id).Scan(&others); err != nil {
+			return nil, err
+		}
+		if others == 0 {
+			return nil, register.Errorf(register.ECONFLICT, "This is the last active admin: add another admin first.")
+		}
 	}
 	u.Updated = tx.now
 	if _, err := tx.Exec(`UPDATE users SET role = ?, disabled = ?, updated_at = ? WHERE id = ?`, string(u.Role), u.Disabled, formatTime(tx.now), id); err != nil {
