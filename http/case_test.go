@@ -774,3 +774,85 @@ func TestCasesDueReview(t *testing.T) {
 		}
 	})
 }
+
+// caseSpecCases are TestOpenAPI's rows for the fitness-to-practise
+// endpoints (http/openapi_test.go runs them before its last row): every
+// status docs/openapi.yaml promises for them, through the real server.
+func caseSpecCases() []specCase {
+	return []specCase{
+		{name: "open a case", before: func(e *env, fx map[string]string) {
+			fx["ftp_registrar"], _ = e.User("ftp.registrar@example.org", register.RoleRegistrar) // earlier rows move the clock
+			fx["ftp_outsider"], _ = e.User("ftp.outsider@example.org", register.RolePanelMember)
+			fx["ftp_applicant"] = e.Registrant(fx["ftp_registrar"], "Unadmitted", "Una")
+			fx["ftp_number"] = e.Practitioner(fx["ftp_registrar"], "Referred", "Rita", 5, register.DateOf(e.Now()).AddDate(1, 0, 0).String())
+			fx["ftp_me"] = activateAccount(e, fx["ftp_registrar"], fx["ftp_number"])
+			for _, k := range []string{"ftp_chair", "ftp_lay", "ftp_member"} {
+				var u *register.User
+				fx[k], u = e.User(k+"@example.org", register.RolePanelMember)
+				fx[k+"_id"] = jsonID(u.ID)
+			}
+		}, method: "POST", path: "/v1/cases", as: "ftp_registrar", body: map[string]any{"register_number": "{ftp_number}", "source": "employer", "category": "misconduct", "allegation": "Private allegation."}, status: 201, save: map[string]string{"case": "id"}},
+		{name: "open a case bad source", method: "POST", path: "/v1/cases", as: "ftp_registrar", body: map[string]any{"register_number": "{ftp_number}", "source": "neighbour", "category": "misconduct", "allegation": "x"}, status: 400, request: specRejects},
+		{name: "open a case unknown registrant", method: "POST", path: "/v1/cases", as: "ftp_registrar", body: map[string]any{"register_number": "{unknown}", "source": "public", "category": "health", "allegation": "x"}, status: 404},
+		{name: "open a case about an applicant", method: "POST", path: "/v1/cases", as: "ftp_registrar", body: map[string]any{"register_number": "{ftp_applicant}", "source": "public", "category": "health", "allegation": "x"}, status: 409},
+		{name: "list cases", method: "GET", path: "/v1/cases?register_number={ftp_number}", as: "ftp_registrar", status: 200, check: ftpItems(1)},
+		{name: "list cases bad stage", method: "GET", path: "/v1/cases?stage=limbo", as: "ftp_registrar", status: 400, request: specRejects},
+		{name: "get case", method: "GET", path: "/v1/cases/{case}", as: "ftp_registrar", status: 200, check: ftpField("stage", "received")},
+		{name: "get case unknown", method: "GET", path: "/v1/cases/999999", as: "ftp_registrar", status: 404},
+		{name: "get case not on its panel", method: "GET", path: "/v1/cases/{case}", as: "ftp_chair", status: 403},
+		{name: "move case", method: "POST", path: "/v1/cases/{case}/stage", as: "ftp_registrar", body: map[string]any{"to": "investigation"}, status: 200, check: ftpField("stage", "investigation")},
+		{name: "move case illegally", method: "POST", path: "/v1/cases/{case}/stage", as: "ftp_registrar", body: map[string]any{"to": "hearing"}, status: 409},
+		{name: "move case to unknown stage", method: "POST", path: "/v1/cases/{case}/stage", as: "ftp_registrar", body: map[string]any{"to": "limbo"}, status: 400, request: specRejects},
+		{name: "move unknown case", method: "POST", path: "/v1/cases/999999/stage", as: "ftp_registrar", body: map[string]any{"to": "investigation"}, status: 404},
+		{name: "seat a panel of two", method: "PUT", path: "/v1/cases/{case}/panel", as: "ftp_registrar", body: `{"members":[{"user_id":{ftp_chair_id},"seat":"chair"},{"user_id":{ftp_lay_id},"seat":"lay"}]}`, status: 422},
+		{name: "seat a panel bad seat", method: "PUT", path: "/v1/cases/{case}/panel", as: "ftp_registrar", body: `{"members":[{"user_id":{ftp_chair_id},"seat":"judge"}]}`, status: 400, request: specRejects},
+		{name: "seat a panel on unknown case", method: "PUT", path: "/v1/cases/999999/panel", as: "ftp_registrar", body: `{"members":[{"user_id":{ftp_chair_id},"seat":"chair"},{"user_id":{ftp_lay_id},"seat":"lay"},{"user_id":{ftp_member_id},"seat":"registrant"}]}`, status: 404},
+		{name: "seat the panel", method: "PUT", path: "/v1/cases/{case}/panel", as: "ftp_registrar", body: `{"members":[{"user_id":{ftp_chair_id},"seat":"chair"},{"user_id":{ftp_lay_id},"seat":"lay"},{"user_id":{ftp_member_id},"seat":"registrant"}]}`, status: 200},
+		{name: "refer to the panel", method: "POST", path: "/v1/cases/{case}/stage", as: "ftp_registrar", body: map[string]any{"to": "referred_to_panel"}, status: 200},
+		{name: "open the hearing", method: "POST", path: "/v1/cases/{case}/stage", as: "ftp_registrar", body: map[string]any{"to": "hearing", "reason": "listed"}, status: 200},
+		{name: "propose a short warning", method: "POST", path: "/v1/cases/{case}/decisions", as: "ftp_chair", body: map[string]any{"kind": "warning", "months": 6, "public_summary": "Warned.", "reasons": "Private reasons."}, status: 400},
+		{name: "propose a decision", method: "POST", path: "/v1/cases/{case}/decisions", as: "ftp_chair", body: map[string]any{"kind": "warning", "months": 12, "public_summary": "Warned.", "reasons": "Private reasons."}, status: 201, save: map[string]string{"decision": "id"}, check: ftpField("state", "proposed")},
+		{name: "propose while one is open", method: "POST", path: "/v1/cases/{case}/decisions", as: "ftp_lay", body: map[string]any{"kind": "advice", "public_summary": "Advised.", "reasons": "Private reasons."}, status: 409},
+		{name: "propose on unknown case", method: "POST", path: "/v1/cases/999999/decisions", as: "ftp_chair", body: map[string]any{"kind": "advice", "public_summary": "Advised.", "reasons": "Private reasons."}, status: 404},
+		{name: "reseat the panel while a proposal is open", method: "PUT", path: "/v1/cases/{case}/panel", as: "ftp_registrar", body: `{"members":[{"user_id":{ftp_chair_id},"seat":"chair"},{"user_id":{ftp_lay_id},"seat":"lay"},{"user_id":{ftp_member_id},"seat":"registrant"}]}`, status: 409},
+		{name: "vote", method: "POST", path: "/v1/decisions/{decision}/votes", as: "ftp_chair", body: map[string]any{"vote": "agree"}, status: 201, check: ftpField("state", "proposed")},
+		{name: "vote twice", method: "POST", path: "/v1/decisions/{decision}/votes", as: "ftp_chair", body: map[string]any{"vote": "agree"}, status: 409},
+		{name: "vote maybe", method: "POST", path: "/v1/decisions/{decision}/votes", as: "ftp_lay", body: map[string]any{"vote": "maybe"}, status: 400, request: specRejects},
+		{name: "vote on unknown decision", method: "POST", path: "/v1/decisions/999999/votes", as: "ftp_lay", body: map[string]any{"vote": "agree"}, status: 404},
+		{name: "vote off the panel", method: "POST", path: "/v1/decisions/{decision}/votes", as: "ftp_outsider", body: map[string]any{"vote": "agree"}, status: 403},
+		{name: "vote a majority", method: "POST", path: "/v1/decisions/{decision}/votes", as: "ftp_lay", body: map[string]any{"vote": "agree"}, status: 201, check: ftpField("state", "made")},
+		{name: "appeal outcome before an appeal", method: "POST", path: "/v1/cases/{case}/appeal/outcome", as: "ftp_registrar", body: map[string]any{"result": "upheld"}, status: 409},
+		{name: "appeal reason too long", method: "POST", path: "/v1/cases/{case}/appeal", as: "ftp_registrar", body: map[string]any{"reason": strings.Repeat("x", 1001)}, status: 400, request: specRejects},
+		{name: "appeal", method: "POST", path: "/v1/cases/{case}/appeal", as: "ftp_registrar", body: map[string]any{"reason": "Private grounds."}, status: 200, check: ftpField("stage", "appealed")},
+		{name: "appeal twice", method: "POST", path: "/v1/cases/{case}/appeal", as: "ftp_registrar", body: map[string]any{}, status: 409},
+		{name: "appeal unknown case", method: "POST", path: "/v1/cases/999999/appeal", as: "ftp_registrar", body: map[string]any{}, status: 404},
+		{name: "appeal varied without a decision", method: "POST", path: "/v1/cases/{case}/appeal/outcome", as: "ftp_registrar", body: map[string]any{"result": "varied"}, status: 400},
+		{name: "appeal outcome unknown case", method: "POST", path: "/v1/cases/999999/appeal/outcome", as: "ftp_registrar", body: map[string]any{"result": "upheld"}, status: 404},
+		{name: "appeal upheld", method: "POST", path: "/v1/cases/{case}/appeal/outcome", as: "ftp_registrar", body: map[string]any{"result": "upheld"}, status: 200, check: ftpField("stage", "final")},
+		{name: "my cases", method: "GET", path: "/v1/me/cases", as: "ftp_me", status: 200, check: ftpItems(1)},
+		{name: "my cases bad limit", method: "GET", path: "/v1/me/cases?limit=0", as: "ftp_me", status: 400, request: specRejects},
+		{name: "public record with a warning", method: "GET", path: "/v1/public/registrants/{ftp_number}", status: 200, check: func(t *testing.T, m map[string]any) {
+			if s := m["sanctions"].([]any); len(s) != 1 || s[0].(map[string]any)["kind"] != "warning" {
+				t.Errorf("sanctions = %v", s)
+			}
+		}},
+	}
+}
+
+func ftpField(name, want string) func(t *testing.T, m map[string]any) {
+	return func(t *testing.T, m map[string]any) {
+		t.Helper()
+		if m[name] != want {
+			t.Errorf("%s = %v, want %s", name, m[name], want)
+		}
+	}
+}
+
+func ftpItems(want int) func(t *testing.T, m map[string]any) {
+	return func(t *testing.T, m map[string]any) {
+		t.Helper()
+		if n := len(m["items"].([]any)); n != want {
+			t.Errorf("%d items, want %d", n, want)
+		}
+	}
+}

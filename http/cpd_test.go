@@ -3,6 +3,7 @@ package http_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -392,4 +393,139 @@ func jsonKeys(v any) []string {
 		}
 	}
 	return out
+}
+
+// cpdSpecCases are the docs/openapi.yaml rows for registrant accounts, CPD,
+// renewals and CPD audits (see specCases). They run after the core rows, at
+// 2027-03-02 12:00 with a fresh registrar token, and build their own
+// registrants, so the core rows' counts are not disturbed.
+func cpdSpecCases() []specCase {
+	is := func(name, want string) func(t *testing.T, m map[string]any) {
+		return func(t *testing.T, m map[string]any) {
+			t.Helper()
+			if got := fmt.Sprint(m[name]); got != want {
+				t.Errorf("%s = %s, want %s", name, got, want)
+			}
+		}
+	}
+	items := func(want int) func(t *testing.T, m map[string]any) {
+		return func(t *testing.T, m map[string]any) {
+			t.Helper()
+			if n := len(m["items"].([]any)); n != want {
+				t.Errorf("%d items, want %d", n, want)
+			}
+		}
+	}
+	// Earlier rows may leave others due to renew too: at rate 1 all are sampled.
+	everyoneDue := func(t *testing.T, m map[string]any) {
+		t.Helper()
+		if fmt.Sprint(m["size"]) != fmt.Sprint(m["due"]) || len(m["audits"].([]any)) < 2 {
+			t.Errorf("rate 1 sampled %v of %v due: %v", m["size"], m["due"], m["audits"])
+		}
+	}
+	admit := func(e *env, fx map[string]string, family, until string) string {
+		n := e.Registrant(fx["registrar"], family, "Kim")
+		e.Must(200, "POST", "/v1/registrants/"+n+"/registration/admit", fx["registrar"], map[string]any{"registered_until": until})
+		return n
+	}
+	setup := func(e *env, fx map[string]string) {
+		fx["cpdme"] = admit(e, fx, "Quint", "2027-04-30") // in the renewal window
+		fx["cpdtaken"] = e.Registrant(fx["registrar"], "Rudd", "Kim")
+		fx["cpdnew"] = e.Registrant(fx["registrar"], "Sloane", "Kim") // never admitted
+	}
+	entry := cpdEntry("2027-03-02", "participatory", 10)
+	with := func(k string, v any) map[string]any {
+		m := cpdEntry("2027-03-02", "participatory", 10)
+		m[k] = v
+		return m
+	}
+	return []specCase{
+		// accounts
+		{name: "issue activation code", before: setup, method: "POST", path: "/v1/registrants/{cpdme}/account", as: "registrar", status: 201, save: map[string]string{"code": "activation_code"}},
+		{name: "issue activation code unknown", method: "POST", path: "/v1/registrants/{unknown}/account", as: "registrar", status: 404},
+		{name: "issue activation code bad check digit", method: "POST", path: "/v1/registrants/{badcheck}/account", as: "registrar", status: 400},
+		{name: "activate short password", method: "POST", path: "/v1/auth/activate", body: map[string]any{"code": "{code}", "password": "short"}, status: 400, request: specRejects},
+		{name: "activate unknown field", method: "POST", path: "/v1/auth/activate", body: map[string]any{"code": "{code}", "password": Password, "role": "admin"}, status: 400, request: specRejects},
+		{name: "activate", method: "POST", path: "/v1/auth/activate", body: map[string]any{"code": "{code}", "password": Password}, status: 201, check: is("role", "registrant")},
+		{name: "activate again", method: "POST", path: "/v1/auth/activate", body: map[string]any{"code": "{code}", "password": Password}, status: 401},
+		{name: "issue activation code again", method: "POST", path: "/v1/registrants/{cpdme}/account", as: "registrar", status: 409},
+		{name: "activate when the email is taken", before: func(e *env, fx map[string]string) {
+			fx["code2"] = e.Must(201, "POST", "/v1/registrants/"+fx["cpdtaken"]+"/account", fx["registrar"], nil)["activation_code"].(string)
+			e.User("kim.rudd@example.org", register.RoleEmployer)
+		}, method: "POST", path: "/v1/auth/activate", body: map[string]any{"code": "{code2}", "password": Password}, status: 409},
+		{name: "sign in as a registrant", method: "POST", path: "/v1/auth/login", body: map[string]any{"email": "kim.quint@example.org", "password": Password}, status: 200, save: map[string]string{"me": "access_token"}},
+
+		// cpd
+		{name: "log cpd", method: "POST", path: "/v1/me/cpd", as: "me", body: entry, status: 201, save: map[string]string{"cpd": "id"}},
+		{name: "log cpd to delete", method: "POST", path: "/v1/me/cpd", as: "me", body: with("category", "self_directed"), status: 201, save: map[string]string{"cpdgone": "id"}},
+		{name: "log cpd not in quarter hours", method: "POST", path: "/v1/me/cpd", as: "me", body: with("hours", 0.1), status: 400, request: specRejects},
+		{name: "log cpd in the future", method: "POST", path: "/v1/me/cpd", as: "me", body: with("date", "2027-03-03"), status: 400},
+		{name: "list cpd", method: "GET", path: "/v1/me/cpd?from=2027-03-01&to=2027-03-02", as: "me", status: 200, check: items(2)},
+		{name: "list cpd bad from", method: "GET", path: "/v1/me/cpd?from=soon", as: "me", status: 400, request: specRejects},
+		{name: "get cpd", method: "GET", path: "/v1/me/cpd/{cpd}", as: "me", status: 200, check: is("hours", "10")},
+		{name: "get cpd unknown", method: "GET", path: "/v1/me/cpd/999999", as: "me", status: 404},
+		{name: "update cpd", method: "PATCH", path: "/v1/me/cpd/{cpd}", as: "me", body: map[string]any{"title": "Motivational interviewing"}, status: 200, check: is("title", "Motivational interviewing")},
+		{name: "update cpd with nothing", method: "PATCH", path: "/v1/me/cpd/{cpd}", as: "me", body: map[string]any{}, status: 400, request: specRejects},
+		{name: "delete cpd", method: "DELETE", path: "/v1/me/cpd/{cpdgone}", as: "me", status: 204},
+		{name: "delete cpd again", method: "DELETE", path: "/v1/me/cpd/{cpdgone}", as: "me", status: 404},
+		{name: "update deleted cpd", method: "PATCH", path: "/v1/me/cpd/{cpdgone}", as: "me", body: map[string]any{"hours": 1}, status: 404},
+		{name: "cpd summary", method: "GET", path: "/v1/me/cpd/summary", as: "me", status: 200, check: is("remaining_hours", "20")},
+		{name: "cpd summary of an earlier year", method: "GET", path: "/v1/me/cpd/summary?cycle_end=2026-04-30", as: "me", status: 200, check: is("hours", "0")},
+		{name: "cpd summary bad cycle_end", method: "GET", path: "/v1/me/cpd/summary?cycle_end=yesterday", as: "me", status: 400, request: specRejects},
+		{name: "cpd summary before admission", before: func(e *env, fx map[string]string) {
+			fx["newme"] = activateAccount(e, fx["registrar"], fx["cpdnew"])
+		}, method: "GET", path: "/v1/me/cpd/summary", as: "newme", status: 409},
+		{name: "registrar reads cpd", method: "GET", path: "/v1/registrants/{cpdme}/cpd", as: "registrar", status: 200, check: items(1)},
+		{name: "registrar reads cpd unknown", method: "GET", path: "/v1/registrants/{unknown}/cpd", as: "registrar", status: 404},
+		{name: "registrar reads cpd bad check digit", method: "GET", path: "/v1/registrants/{badcheck}/cpd", as: "registrar", status: 400},
+
+		// renewals
+		{name: "my renewal before asking", method: "GET", path: "/v1/me/renewal", as: "me", status: 404},
+		{name: "renew without declaring", method: "POST", path: "/v1/me/renewal", as: "me", body: map[string]any{"cpd_declaration": false, "good_character_declaration": true}, status: 400, request: specRejects},
+		{name: "renew", method: "POST", path: "/v1/me/renewal", as: "me", body: declare, status: 201, save: map[string]string{"renewal": "id"}, check: is("state", "pending")},
+		{name: "renew twice", method: "POST", path: "/v1/me/renewal", as: "me", body: declare, status: 409},
+		{name: "my renewal", method: "GET", path: "/v1/me/renewal", as: "me", status: 200, check: is("state", "pending")},
+		{name: "list renewals", method: "GET", path: "/v1/renewals?state=pending", as: "registrar", status: 200},
+		{name: "list renewals bad state", method: "GET", path: "/v1/renewals?state=maybe", as: "registrar", status: 400, request: specRejects},
+		{name: "update submitted cpd", method: "PATCH", path: "/v1/me/cpd/{cpd}", as: "me", body: map[string]any{"hours": 12}, status: 409},
+		{name: "delete submitted cpd", method: "DELETE", path: "/v1/me/cpd/{cpd}", as: "me", status: 409},
+		{name: "refuse without reason", method: "POST", path: "/v1/renewals/{renewal}/refuse", as: "registrar", body: map[string]any{}, status: 400, request: specRejects},
+		{name: "approve unknown renewal", method: "POST", path: "/v1/renewals/999999/approve", as: "registrar", status: 404},
+		{name: "refuse unknown renewal", method: "POST", path: "/v1/renewals/999999/refuse", as: "registrar", body: map[string]any{"reason": "short"}, status: 404},
+		{name: "approve renewal", method: "POST", path: "/v1/renewals/{renewal}/approve", as: "registrar", status: 200, check: is("registered_until", "2028-04-30")},
+		{name: "approve renewal again", method: "POST", path: "/v1/renewals/{renewal}/approve", as: "registrar", status: 409},
+		{name: "refuse approved renewal", method: "POST", path: "/v1/renewals/{renewal}/refuse", as: "registrar", body: map[string]any{"reason": "late"}, status: 409},
+
+		// cpd audits: Tate and Ueda are due before May
+		{name: "sample cpd audits", before: func(e *env, fx map[string]string) {
+			fx["audme"] = activateAccount(e, fx["registrar"], admit(e, fx, "Tate", "2027-04-20"))
+			fx["audcpd"] = logCPD(e, fx["audme"], entry)
+			admit(e, fx, "Ueda", "2027-04-25")
+		}, method: "POST", path: "/v1/cpd-audits/sample", as: "registrar", body: map[string]any{"renewals_due_before": "2027-05-01", "rate": 1, "seed": 2027}, status: 200, check: everyoneDue},
+		{name: "sample cpd audits bad rate", method: "POST", path: "/v1/cpd-audits/sample", as: "registrar", body: map[string]any{"renewals_due_before": "2027-05-01", "rate": 0, "seed": 1}, status: 400, request: specRejects},
+		{name: "list cpd audits", method: "GET", path: "/v1/cpd-audits?state=selected", as: "registrar", status: 200},
+		{name: "list cpd audits bad state", method: "GET", path: "/v1/cpd-audits?state=open", as: "registrar", status: 400, request: specRejects},
+		{name: "my cpd audit when not selected", method: "GET", path: "/v1/me/cpd-audit", as: "me", status: 404},
+		{name: "my cpd audit", method: "GET", path: "/v1/me/cpd-audit", as: "audme", status: 200, save: map[string]string{"audit": "id"}, check: is("state", "selected")},
+		{name: "pass cpd audit before evidence", method: "POST", path: "/v1/cpd-audits/{audit}/pass", as: "registrar", body: map[string]any{}, status: 409},
+		{name: "submit cpd audit without evidence", method: "POST", path: "/v1/me/cpd-audit/submit", as: "audme", body: map[string]any{"evidence": []any{}}, status: 400, request: specRejects},
+		{name: "submit cpd audit", method: "POST", path: "/v1/me/cpd-audit/submit", as: "audme", body: `{"evidence":[{"activity_id":{audcpd},"evidence_ref":"Certificate MI-2027"}]}`, status: 200, check: is("state", "submitted")},
+		{name: "submit cpd audit again", method: "POST", path: "/v1/me/cpd-audit/submit", as: "audme", body: `{"evidence":[{"activity_id":{audcpd},"evidence_ref":"again"}]}`, status: 409},
+		{name: "submit cpd audit when none is open", method: "POST", path: "/v1/me/cpd-audit/submit", as: "me", body: `{"evidence":[{"activity_id":{cpd},"evidence_ref":"x"}]}`, status: 404},
+		{name: "pass unknown cpd audit", method: "POST", path: "/v1/cpd-audits/999999/pass", as: "registrar", body: map[string]any{}, status: 404},
+		{name: "pass cpd audit not JSON", method: "POST", path: "/v1/cpd-audits/{audit}/pass", as: "registrar", body: "{", status: 400, request: specRejects},
+		{name: "pass cpd audit", method: "POST", path: "/v1/cpd-audits/{audit}/pass", as: "registrar", body: map[string]any{"reason": "Evidence matches the log."}, status: 200, check: is("state", "passed")},
+		{name: "pass cpd audit again", method: "POST", path: "/v1/cpd-audits/{audit}/pass", as: "registrar", body: map[string]any{}, status: 409},
+		{name: "fail passed cpd audit", method: "POST", path: "/v1/cpd-audits/{audit}/fail", as: "registrar", body: map[string]any{"reason": "x"}, status: 409},
+		{name: "fail cpd audit without reason", before: func(e *env, fx map[string]string) {
+			open := e.Must(200, "GET", "/v1/cpd-audits?state=selected", fx["registrar"], nil)["items"].([]any)
+			fx["auditfail"] = jsonID(open[0].(map[string]any)["id"])
+		}, method: "POST", path: "/v1/cpd-audits/{auditfail}/fail", as: "registrar", body: map[string]any{}, status: 400, request: specRejects},
+		{name: "fail unknown cpd audit", method: "POST", path: "/v1/cpd-audits/999999/fail", as: "registrar", body: map[string]any{"reason": "No evidence."}, status: 404},
+		{name: "fail cpd audit", method: "POST", path: "/v1/cpd-audits/{auditfail}/fail", as: "registrar", body: map[string]any{"reason": "No evidence."}, status: 200, check: is("state", "failed")},
+		{name: "refuse renewal", before: func(e *env, fx map[string]string) {
+			me := activateAccount(e, fx["registrar"], admit(e, fx, "Vance", "2027-04-28"))
+			fx["renewal2"] = jsonID(e.Must(201, "POST", "/v1/me/renewal", me, declare)["id"])
+		}, method: "POST", path: "/v1/renewals/{renewal2}/refuse", as: "registrar", body: map[string]any{"reason": "CPD is 30 hours short."}, status: 200, check: is("state", "refused")},
+	}
 }

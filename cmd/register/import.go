@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"slices"
 	"strconv"
@@ -89,13 +90,17 @@ type rowError struct {
 	fields map[string]string
 }
 
+// String is one line per problem, the row's own first, then by column.
 func (r rowError) String() string {
 	var b strings.Builder
-	for _, c := range append(append([]string{"row"}, importColumns...), "") {
-		for f, reason := range r.fields {
-			if f == c || (c == "" && f != "row" && !slices.Contains(importColumns, f)) {
-				fmt.Fprintf(&b, "row %d, %s: %s\n", r.row, f, reason)
-			}
+	if reason, ok := r.fields[""]; ok {
+		fmt.Fprintf(&b, "row %d: %s\n", r.row, reason)
+	}
+	done := map[string]bool{"": true}
+	for _, c := range append(slices.Clone(importColumns), slices.Sorted(maps.Keys(r.fields))...) {
+		if reason, ok := r.fields[c]; ok && !done[c] {
+			fmt.Fprintf(&b, "row %d, %s: %s\n", r.row, c, reason)
+			done[c] = true
 		}
 	}
 	return b.String()
@@ -110,10 +115,16 @@ func importFile(ctx context.Context, m *Main, path string, skipInvalid bool, out
 	var bad []rowError
 	good := 0
 	err := readImport(path, errOut, "checking", func(row int, rec *register.ImportRow, fields map[string]string) error {
-		if fields == nil {
-			fields = register.ErrorFields(rec.Validate(now))
+		if rec != nil {
+			// Every problem in one report: what could not be read, then the rules.
+			v := register.Validation{}
+			maps.Copy(v, fields)
+			for f, reason := range register.ErrorFields(rec.Validate(now)) {
+				v.Add(f, reason)
+			}
+			fields = v
 		}
-		if fields != nil {
+		if len(fields) > 0 {
 			bad = append(bad, rowError{row, fields})
 		} else {
 			good++
@@ -140,7 +151,7 @@ func importFile(ctx context.Context, m *Main, path string, skipInvalid bool, out
 			if skip[row] {
 				return nil
 			}
-			if fields != nil {
+			if len(fields) > 0 {
 				return fmt.Errorf("row %d changed while importing", row)
 			}
 			if !yield(rec, nil) {
@@ -233,9 +244,9 @@ func readImport(path string, progressTo io.Writer, what string, row func(n int, 
 		var pe *csv.ParseError
 		switch {
 		case errors.As(err, &pe) && errors.Is(pe.Err, csv.ErrFieldCount):
-			fields = map[string]string{"row": fmt.Sprintf("has a different number of fields from the header (%d)", len(dec.Header()))}
+			fields = map[string]string{"": fmt.Sprintf("has a different number of fields from the header (%d)", len(dec.Header()))}
 		case errors.As(err, &pe):
-			fields = map[string]string{"row": "is not valid CSV: " + pe.Err.Error()}
+			fields = map[string]string{"": "is not valid CSV: " + pe.Err.Error()}
 		case err != nil:
 			return fmt.Errorf("%s: row %d: %w", path, n, err)
 		default:
@@ -264,7 +275,8 @@ func checkHeader(header []string) error {
 	return nil
 }
 
-// importRow turns a record into an ImportRow, or reports what cannot be read.
+// importRow turns a record into an ImportRow, as far as it can be read, and
+// reports what cannot be.
 func (r *importRecord) importRow() (*register.ImportRow, map[string]string) {
 	v := register.Validation{}
 	date := func(column, s string) register.Date {
@@ -321,10 +333,10 @@ func (r *importRecord) importRow() (*register.ImportRow, map[string]string) {
 	default:
 		v.Add("qualification_level", "must be 3, 5 or empty")
 	}
-	if len(v) > 0 {
-		return nil, v
+	if len(v) == 0 {
+		return row, nil
 	}
-	return row, nil
+	return row, v
 }
 
 type countingReader struct {

@@ -65,25 +65,28 @@ func (s *ImportService) CountRegistrants(ctx context.Context) (int, error) {
 // while this one writes them to SQLite in batches: at a million rows the
 // two halves take about as long as each other.
 func (s *ImportService) Import(ctx context.Context, rows iter.Seq2[*register.ImportRow, error], opt ImportOptions) (int, error) {
+	// A bulk write touches far more pages than the default 2 MB cache
+	// holds (the cache grows only as pages are used), and each multi-row
+	// INSERT keeps a statement journal, which would otherwise spill to a
+	// temp file page by page; where that journal lives is fixed when a
+	// write transaction begins. Both settings belong to the one writer
+	// connection, and are put back afterwards.
+	var cache, temp int
+	if err := s.db.writer.QueryRowContext(ctx, `SELECT * FROM pragma_cache_size, pragma_temp_store`).Scan(&cache, &temp); err != nil {
+		return 0, err
+	}
+	if _, err := s.db.writer.ExecContext(ctx, `PRAGMA cache_size = -262144; PRAGMA temp_store = MEMORY`); err != nil {
+		return 0, err
+	}
+	defer s.db.writer.Exec(fmt.Sprintf(`PRAGMA cache_size = %d; PRAGMA temp_store = %d`, cache, temp))
 	tx, err := s.db.BeginTx(ctx)
 	if err != nil {
 		return 0, err
 	}
-	// A bulk write touches far more pages than the default 2 MB cache
-	// holds (the cache grows only as pages are used), and each multi-row
-	// INSERT keeps a statement journal, which would otherwise go to a temp
-	// file page by page. Both are put back after the transaction, on the
-	// one writer connection.
-	var cache, temp int
-	if err := tx.QueryRow(`SELECT * FROM pragma_cache_size, pragma_temp_store`).Scan(&cache, &temp); err != nil {
-		tx.Rollback()
-		return 0, err
-	}
-	defer s.db.writer.Exec(fmt.Sprintf(`PRAGMA cache_size = %d; PRAGMA temp_store = %d`, cache, temp))
 	defer tx.Rollback()
 	// Rows go in table by table in batches, so foreign keys are checked
-	// once, at commit; that setting ends with the transaction.
-	if _, err := tx.Exec(`PRAGMA cache_size = -262144; PRAGMA temp_store = MEMORY; PRAGMA defer_foreign_keys = ON`); err != nil {
+	// once, at commit; the setting ends with the transaction.
+	if _, err := tx.Exec(`PRAGMA defer_foreign_keys = ON`); err != nil {
 		return 0, err
 	}
 	w, err := newBulkWriter(tx, opt)
