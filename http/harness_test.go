@@ -219,7 +219,7 @@ func (e *env) Registrant(token, family, given string) string {
 	e.t.Helper()
 	m := e.Must(201, "POST", "/v1/registrants", token, map[string]any{
 		"family_name": family, "given_names": given, "date_of_birth": "1985-06-15",
-		"email": strings.ToLower(given) + "." + strings.ToLower(family) + "@example.org",
+		"email": strings.ReplaceAll(strings.ToLower(given+"."+family), " ", "-") + "@example.org",
 	})
 	return m["register_number"].(string)
 }

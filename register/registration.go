@@ -288,7 +288,13 @@ func (tr Transition) Check(s *Standing, now time.Time, until Date, reason string
 	switch tr {
 	case TransitionAdmit:
 		if s.Status != StatusNotRegistered {
-			return Errorf(ECONFLICT, "Already admitted: the registration is %s. Use renew or restore instead.", s.Status)
+			next := "renew"
+			if s.Status == StatusLapsed {
+				next = "restore"
+			} else if s.Status != StatusRegistered {
+				next = "a fitness-to-practise decision"
+			}
+			return Errorf(ECONFLICT, "Already admitted: the registration is %s. Use %s instead.", s.Status, next)
 		}
 	case TransitionRenew:
 		switch s.Status {
