@@ -467,6 +467,7 @@ func specCases() []specCase {
 		{name: "change role", method: "PATCH", path: "/v1/users/{user}", as: "admin", body: map[string]any{"role": "agency"}, status: 200},
 		{name: "disable user", method: "PATCH", path: "/v1/users/{user}", as: "admin", body: map[string]any{"disabled": true}, status: 200},
 		{name: "update user with nothing", method: "PATCH", path: "/v1/users/{user}", as: "admin", body: map[string]any{}, status: 400, request: specRejects},
+		{name: "demote the last admin", method: "PATCH", path: "/v1/users/1", as: "admin", body: map[string]any{"role": "registrar"}, status: 409},
 		{name: "update unknown user", method: "PATCH", path: "/v1/users/999999", as: "admin", body: map[string]any{"disabled": true}, status: 404},
 		{name: "update user bad id", method: "PATCH", path: "/v1/users/abc", as: "admin", body: map[string]any{"disabled": true}, status: 404, request: specRejects},
 

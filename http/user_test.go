@@ -135,3 +135,25 @@ func TestUsers(t *testing.T) {
 		}
 	})
 }
+
+// TestLastAdminStays: the register can never be left without an active admin.
+func TestLastAdminStays(t *testing.T) {
+	e := newEnv(t)
+	admin, root := e.User("root@example.org", register.RoleAdmin)
+	id := jsonID(root.ID)
+	for name, body := range map[string]map[string]any{
+		"Disable": {"disabled": true},
+		"Demote":  {"role": "registrar"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := e.Do("PATCH", "/v1/users/"+id, admin, body)
+			if r.Status != 409 || !strings.Contains(string(r.Body), "last active admin") {
+				t.Fatalf("status %d: %s", r.Status, r.Body)
+			}
+		})
+	}
+	t.Run("AllowedWithAnotherAdmin", func(t *testing.T) {
+		e.User("second@example.org", register.RoleAdmin)
+		e.Must(200, "PATCH", "/v1/users/"+id, admin, map[string]any{"role": "registrar"})
+	})
+}
