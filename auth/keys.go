@@ -139,3 +139,18 @@ func readKey(path string) (*Key, error) {
 	}
 	return keyOf(priv), nil
 }
+
+// Sign signs msg with the current key and names it, for signed records
+// such as audit checkpoints.
+func (k *Keyring) Sign(msg []byte) (kid string, sig []byte) {
+	key := k.Current()
+	return key.ID, ed25519.Sign(key.Private, msg)
+}
+
+// PublicKey returns the public half of key kid, or nil.
+func (k *Keyring) PublicKey(kid string) ed25519.PublicKey {
+	if key := k.Find(kid); key != nil {
+		return key.Public
+	}
+	return nil
+}

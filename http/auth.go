@@ -1,6 +1,7 @@
 package http
 
 import (
+	"log/slog"
 	"net/http"
 	"strings"
 
@@ -40,7 +41,7 @@ func (s *Server) authenticate(c *gin.Context) {
 	}
 	c.Set(userKey, u)
 	c.Request = c.Request.WithContext(register.NewContextWithActor(c.Request.Context(), register.UserActor(u, c.ClientIP())))
-	c.Next()
+	s.idempotent(c) // every authenticated write honours Idempotency-Key
 }
 
 // require lets through only users with one of the roles.
@@ -76,6 +77,13 @@ func (s *Server) login(c *gin.Context) {
 		return
 	}
 	ctx := c.Request.Context()
+	if s.loginThrottled(c, req.Email) {
+		// A refused attempt is still an attempt: audit it like a failure.
+		if err := s.Sessions.RecordLogin(ctx, req.Email, 0, false, c.ClientIP()); err != nil {
+			s.Logger.Error("audit throttled login", slog.String("request_id", requestID(c)), slog.Any("error", err))
+		}
+		return
+	}
 	u, hash, err := s.Users.FindUserByEmail(ctx, req.Email)
 	if err != nil && register.ErrorCode(err) != register.ENOTFOUND {
 		s.Error(c, err)
@@ -91,6 +99,7 @@ func (s *Server) login(c *gin.Context) {
 		if u != nil {
 			id = u.ID
 		}
+		s.loginFailed(ctx, c, req.Email)
 		if err := s.Sessions.RecordLogin(ctx, req.Email, id, false, c.ClientIP()); err != nil {
 			s.Error(c, err)
 			return
@@ -98,6 +107,7 @@ func (s *Server) login(c *gin.Context) {
 		s.Error(c, register.Errorf(register.EUNAUTHORIZED, "The email or password is wrong."))
 		return
 	}
+	s.loginSucceeded(ctx, req.Email)
 	ctx = register.NewContextWithActor(ctx, register.UserActor(u, c.ClientIP()))
 	refresh, refreshHash := auth.NewRefreshToken()
 	if err := s.Sessions.CreateSession(ctx, u.ID, refreshHash, s.Now().Add(s.RefreshTTL)); err != nil {

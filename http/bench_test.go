@@ -67,6 +67,21 @@ func BenchmarkPublicRecord(b *testing.B) {
 	}
 }
 
+func BenchmarkPublicRecordReceipt(b *testing.B) {
+	e, numbers := benchEnv(b)
+	h := e.Server.Handler()
+	paths := make([]string, len(numbers))
+	for i, n := range numbers {
+		paths[i] = "/v1/public/registrants/" + n + "?receipt=true"
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		serve(b, h, paths[i%len(paths)])
+		i++
+	}
+}
+
 func BenchmarkPublicRecordAsAt(b *testing.B) {
 	e, numbers := benchEnv(b)
 	h := e.Server.Handler()

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -55,6 +56,7 @@ func newEnv(t testing.TB) *env {
 	e.Keys = keys
 	users := sqlite.NewUserService(e.DB)
 	renewals := sqlite.NewRenewalService(e.DB, register.DefaultRequirement)
+	orgs := sqlite.NewOrganisationService(e.DB)
 	e.Server = &registerhttp.Server{
 		Logger:        slog.New(slog.NewJSONHandler(&syncWriter{w: e.Log}, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Now:           e.Now,
@@ -68,6 +70,13 @@ func newEnv(t testing.TB) *env {
 		Renewals:      renewals,
 		CPDAudits:     renewals,
 		Cases:         sqlite.NewCaseService(e.DB),
+		Referrals:     sqlite.NewCaseService(e.DB),
+		ShareCodes:    sqlite.NewShareCodeService(e.DB, register.DefaultRequirement),
+		Organisations: orgs,
+		Engagements:   orgs,
+		Checks:        orgs,
+		Watches:       orgs,
+		Receipts:      auth.NewReceipts(keys, "national-probation-register"),
 		Passwords:     auth.NewPasswords(auth.TestParams),
 		Tokens:        auth.NewTokens(keys, "national-probation-register", 15*time.Minute, e.Now),
 		RefreshTTL:    24 * time.Hour,
@@ -352,4 +361,50 @@ func (e *env) DoHeader(method, path, authorization string, body any) *Response {
 		e.t.Fatal(err)
 	}
 	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+}
+
+// Rebuild serves a fresh Server with the same services, changed by set (for
+// settings read when the routes are built: limits, trusted proxies).
+func (e *env) Rebuild(set func(*registerhttp.Server)) {
+	e.t.Helper()
+	s := &registerhttp.Server{}
+	src, dst := reflect.ValueOf(e.Server).Elem(), reflect.ValueOf(s).Elem()
+	for i := range src.NumField() {
+		if src.Type().Field(i).IsExported() {
+			dst.Field(i).Set(src.Field(i))
+		}
+	}
+	set(s)
+	e.Server = s
+	e.HTTP.Close()
+	e.HTTP = httptest.NewServer(s.Handler())
+	e.t.Cleanup(e.HTTP.Close)
+}
+
+// Org creates an organisation of kind (employer or agency) through the API
+// and returns its id and a fresh API key for it.
+func (e *env) Org(admin, name, kind string) (id, key string) {
+	e.t.Helper()
+	o := e.Must(201, "POST", "/v1/organisations", admin, map[string]any{"name": name, "kind": kind})
+	id = jsonID(o["id"])
+	k := e.Must(201, "POST", "/v1/organisations/"+id+"/api-keys", admin, map[string]any{"name": "test"})
+	return id, k["key"].(string)
+}
+
+// OrgUser creates a user of role bound to organisation orgID and returns its access token.
+func (e *env) OrgUser(email string, role register.Role, orgID int64) string {
+	e.t.Helper()
+	hash, err := e.Server.Passwords.Hash(context.Background(), Password)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	u := &register.User{Email: email, Role: role, OrganisationID: orgID}
+	if err := sqlite.NewUserService(e.DB).CreateUser(register.NewContextWithActor(context.Background(), register.CLIActor), u, hash); err != nil {
+		e.t.Fatal(err)
+	}
+	tok, err := e.Server.Tokens.Issue(u)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return tok
 }

@@ -32,8 +32,16 @@ func (s *Server) publicRecord(c *gin.Context) {
 		s.Error(c, err)
 		return
 	}
-	buf := make([]byte, 0, len(a.Body)+80)
-	c.Data(http.StatusOK, "application/json; charset=utf-8", a.AppendJSON(buf, s.Now()))
+	now := s.Now()
+	buf := a.AppendJSON(make([]byte, 0, len(a.Body)+80), now)
+	// Signing costs about as much as the lookup: only when asked (receipt.go).
+	if c.Query("receipt") == "true" {
+		if buf, err = s.appendReceipt(buf, n, publicChecker, now); err != nil {
+			s.Error(c, err)
+			return
+		}
+	}
+	c.Data(http.StatusOK, "application/json; charset=utf-8", buf)
 }
 
 // MaxSearchResults bounds a public name search.

@@ -31,6 +31,17 @@ type Server struct {
 	Renewals      register.RenewalService
 	CPDAudits     register.CPDAuditService
 	Cases         register.CaseService
+	Organisations register.OrganisationService
+	Engagements   register.EngagementService
+	Checks        register.CheckService
+	// Receipts signs verification receipts (receipt.go).
+	Receipts *auth.Receipts
+	// Referrals opens organisations' fitness-to-practise referrals.
+	Referrals register.ReferralService
+	// ShareCodes issues and answers registrants' share codes (sharecode.go).
+	ShareCodes register.ShareCodeService
+	// Watches keeps organisations' watch lists (watch.go).
+	Watches register.WatchService
 
 	Passwords  *auth.Passwords
 	Tokens     *auth.Tokens
@@ -43,9 +54,21 @@ type Server struct {
 	// TrustedProxies may set the client address through X-Forwarded-For;
 	// none by default, so the address is the connection's.
 	TrustedProxies []string
+	// Limits are the request budgets (see ratelimit.go); empty is unlimited.
+	Limits RateLimits
+	// Idempotency stores answers to writes sent with an Idempotency-Key
+	// (see idempotency.go); nil ignores the header.
+	Idempotency IdempotencyStore
+	// PublicURL is the register's public address (e.g. https://register.example),
+	// used in certificate QR codes; empty uses the address of each request.
+	PublicURL string
 
-	once   sync.Once
-	engine *gin.Engine
+	once      sync.Once
+	engine    *gin.Engine
+	limitOnce sync.Once
+	limiters  *limiters
+	// webSessions are the signed-in browsers of the HTML pages (web.go).
+	webSessions *webSessions
 }
 
 // Handler returns the server's routes, building them on first use.
@@ -90,12 +113,12 @@ func (s *Server) routes(e *gin.Engine) {
 	e.GET("/openapi.yaml", s.openapi)
 
 	v1 := e.Group("/v1")
-	v1.GET("/public/registrants/:number", s.publicRecord)
-	v1.GET("/public/search", s.publicSearch)
-	v1.POST("/auth/login", s.login)
-	v1.POST("/auth/refresh", s.refresh)
-	v1.POST("/auth/logout", s.logout)
-	v1.POST("/auth/activate", s.activate)
+	v1.GET("/public/registrants/:number", s.PublicLimit(), s.publicRecord)
+	v1.GET("/public/search", s.PublicLimit(), s.publicSearch)
+	v1.POST("/auth/login", s.PublicLimit(), s.login)
+	v1.POST("/auth/refresh", s.PublicLimit(), s.refresh)
+	v1.POST("/auth/logout", s.PublicLimit(), s.logout)
+	v1.POST("/auth/activate", s.PublicLimit(), s.activate)
 
 	registrar := v1.Group("", s.authenticate, s.require(register.RoleRegistrar, register.RoleAdmin))
 	registrar.POST("/registrants", s.createRegistrant)
@@ -143,11 +166,39 @@ func (s *Server) routes(e *gin.Engine) {
 	me.GET("/cpd-audit", s.myCPDAudit)
 	me.POST("/cpd-audit/submit", s.submitCPDAudit)
 	me.GET("/cases", s.myCases)
+	me.GET("/checks", s.myChecks)
+	me.POST("/share-codes", s.createShareCode)
+	me.GET("/share-codes", s.listShareCodes)
+	me.DELETE("/share-codes/:id", s.revokeShareCode)
 
 	admin := v1.Group("", s.authenticate, s.require(register.RoleAdmin))
 	admin.POST("/users", s.createUser)
 	admin.GET("/users", s.listUsers)
 	admin.PATCH("/users/:id", s.updateUser)
+
+	// Organisations: an API key or an employer/agency user acts for its own
+	// organisation only (organisation.go).
+	v1.POST("/organisations", s.authenticate, s.require(register.RoleAdmin), s.createOrganisation)
+	orgAdmin := v1.Group("/organisations/:id", s.authenticateOrg, s.orgOrAdmin, s.OrganisationLimit())
+	orgAdmin.GET("", s.getOrganisation)
+	orgAdmin.POST("/api-keys", s.createAPIKey)
+	orgAdmin.GET("/api-keys", s.listAPIKeys)
+	orgAdmin.DELETE("/api-keys/:key", s.revokeAPIKey)
+	orgs := v1.Group("", s.authenticateOrg, s.orgOnly, s.OrganisationLimit())
+	orgs.POST("/engagements", s.createEngagement)
+	orgs.GET("/engagements", s.listEngagements)
+	orgs.GET("/engagements/:id", s.getEngagement)
+	orgs.POST("/engagements/:id/end", s.endEngagement)
+	orgs.POST("/checks", s.createCheck)
+	orgs.POST("/referrals", s.createReferral)
+	orgs.GET("/watchlist", s.listWatches)
+	orgs.PUT("/watchlist/:number", s.addWatch)
+	orgs.DELETE("/watchlist/:number", s.removeWatch)
+	e.GET("/.well-known/jwks.json", s.jwks)
+	v1.POST("/receipts/verify", s.PublicLimit(), s.verifyReceipt)
+	v1.GET("/shared/:code", s.PublicLimit(), s.shared)
+
+	s.webRoutes(e) // HTML pages (web.go)
 }
 
 func requestID(c *gin.Context) string { return c.Writer.Header().Get("X-Request-ID") }

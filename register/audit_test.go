@@ -37,6 +37,7 @@ func TestAuditHashCoversEveryField(t *testing.T) {
 func FuzzAuditCanonical(f *testing.F) {
 	f.Add(int64(1), "2026-01-01T00:00:00.000000Z", "user:1", "registrant.create", `{"x":"y"}`, "")
 	f.Add(int64(2), "", "\u2028", "a\"b", "\xff", "\\")
+	f.Add(int64(-91), "0", "\xff", "\xfe", "0", "0") // invalid bytes once folded into U+FFFD
 	f.Fuzz(func(t *testing.T, id int64, at, actor, action, after, before string) {
 		a := register.AuditEntry{ID: id, At: at, Actor: actor, Action: action, After: after, Before: before, PrevHash: register.GenesisHash}
 		b := a

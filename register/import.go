@@ -111,7 +111,7 @@ func (r *ImportRow) lapsedByDate(today Date) bool {
 }
 
 // Record is the history the row stands for, recorded at now: a registered
-// period from admission, then the current status from the day it began. When
+// period from admission, and the current status from the day it began. When
 // the source does not know the admission of someone no longer registered,
 // the history starts with their current status: the register claims no more
 // than it was told. Qualifications count from the start of the history, and
@@ -136,7 +136,13 @@ func (r *ImportRow) Record(now time.Time) *Record {
 	default:
 		from := dayOr(r.StatusFrom, now)
 		if !r.AdmittedOn.IsZero() {
-			rec.Periods = append(rec.Periods, &Period{Status: StatusRegistered, From: r.AdmittedOn.Start(), To: &from, RegisteredUntil: r.RegisteredUntil})
+			// A lapse ends the registration; a suspension or removal lies
+			// over it, as a panel's order does.
+			base := &Period{Status: StatusRegistered, From: r.AdmittedOn.Start(), RegisteredUntil: r.RegisteredUntil}
+			if r.Status == StatusLapsed {
+				base.To = &from
+			}
+			rec.Periods = append(rec.Periods, base)
 		}
 		rec.Periods = append(rec.Periods, &Period{Status: r.Status, From: from, RegisteredUntil: r.RegisteredUntil, Reason: r.Reason})
 	}

@@ -43,6 +43,9 @@ type User struct {
 	// RegistrantID links a registrant's own account to their record; 0
 	// for staff. Ownership is always read from here, never from a request.
 	RegistrantID int64 `json:"-"`
+	// OrganisationID binds an employer or agency user (or a panel member,
+	// for conflicts of interest) to one organisation; 0 for none.
+	OrganisationID int64 `json:"organisation_id,omitempty"`
 }
 
 // Validate checks a new user's fields.

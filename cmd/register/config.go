@@ -4,20 +4,23 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"strings"
 	"time"
 
+	registerhttp "github.com/probation-register/register/http"
 	"github.com/probation-register/register/register"
 )
 
 // Config is the register's configuration. Defaults need nothing: SQLite in
 // ./data, listening on loopback, signing keys generated on first start.
 type Config struct {
-	DataDir string     `mapstructure:"data_dir"`
-	HTTP    HTTPConfig `mapstructure:"http"`
-	Auth    AuthConfig `mapstructure:"auth"`
-	Log     LogConfig  `mapstructure:"log"`
-	CPD     CPDConfig  `mapstructure:"cpd"`
+	DataDir string       `mapstructure:"data_dir"`
+	HTTP    HTTPConfig   `mapstructure:"http"`
+	Auth    AuthConfig   `mapstructure:"auth"`
+	Log     LogConfig    `mapstructure:"log"`
+	CPD     CPDConfig    `mapstructure:"cpd"`
+	Limits  LimitsConfig `mapstructure:"limits"`
 	// File is the config file named by --config or REGISTER_CONFIG, if any.
 	File string `mapstructure:"config"`
 }
@@ -27,6 +30,9 @@ type HTTPConfig struct {
 	Addr string `mapstructure:"addr"`
 	// TrustedProxies may set the client address with X-Forwarded-For.
 	TrustedProxies []string `mapstructure:"trusted_proxies"`
+	// PublicURL is the register's public address, for links in certificate
+	// QR codes (e.g. https://register.example); empty uses each request's.
+	PublicURL string `mapstructure:"public_url"`
 }
 
 // AuthConfig is tokens and their lifetimes.
@@ -47,6 +53,25 @@ func (c CPDConfig) Requirement() register.Requirement {
 	return register.Requirement{Hours: register.WholeHours(c.RequiredHours), Participatory: register.WholeHours(c.RequiredParticipatoryHours)}
 }
 
+// LimitsConfig is the request budgets, each "N-P" (N requests per S, M, H
+// or D); "off" removes a limit.
+type LimitsConfig struct {
+	Public        string `mapstructure:"public"`
+	Organisation  string `mapstructure:"organisation"`
+	LoginFailures string `mapstructure:"login_failures"`
+}
+
+// RateLimits is the configured budgets in the server's terms.
+func (c LimitsConfig) RateLimits() registerhttp.RateLimits {
+	off := func(s string) string {
+		if s == "off" {
+			return ""
+		}
+		return s
+	}
+	return registerhttp.RateLimits{Public: off(c.Public), Organisation: off(c.Organisation), LoginFailures: off(c.LoginFailures)}
+}
+
 // LogConfig is the structured log.
 type LogConfig struct {
 	Level  string `mapstructure:"level"`
@@ -61,6 +86,7 @@ func DefaultConfig() Config {
 		Auth:    AuthConfig{AccessTTL: 15 * time.Minute, RefreshTTL: 30 * 24 * time.Hour, Issuer: "national-probation-register"},
 		Log:     LogConfig{Level: "info", Format: "text"},
 		CPD:     CPDConfig{RequiredHours: 30, RequiredParticipatoryHours: 10},
+		Limits:  LimitsConfig{Public: "600-M", Organisation: "1200-M", LoginFailures: "10-H"},
 	}
 }
 
@@ -79,6 +105,9 @@ func (c *Config) Validate() error {
 				errs = append(errs, fmt.Errorf("http.trusted_proxies: %q is not an IP address or CIDR range", p))
 			}
 		}
+	}
+	if u, err := url.Parse(c.HTTP.PublicURL); c.HTTP.PublicURL != "" && (err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "") {
+		errs = append(errs, fmt.Errorf("http.public_url: %q is not an http(s) URL", c.HTTP.PublicURL))
 	}
 	if c.Auth.AccessTTL < time.Minute || c.Auth.AccessTTL > 24*time.Hour {
 		errs = append(errs, fmt.Errorf("auth.access_ttl: %s must be between 1m and 24h", c.Auth.AccessTTL))
@@ -104,6 +133,14 @@ func (c *Config) Validate() error {
 	}
 	if c.CPD.RequiredParticipatoryHours < 0 || c.CPD.RequiredParticipatoryHours > c.CPD.RequiredHours {
 		errs = append(errs, fmt.Errorf("cpd.required_participatory_hours: %d must be between 0 and cpd.required_hours", c.CPD.RequiredParticipatoryHours))
+	}
+	for key, v := range map[string]string{"limits.public": c.Limits.Public, "limits.organisation": c.Limits.Organisation, "limits.login_failures": c.Limits.LoginFailures} {
+		if v == "off" {
+			continue
+		}
+		if _, err := registerhttp.ParseRate(v); err != nil || v == "" {
+			errs = append(errs, fmt.Errorf("limits.%s: %q must be N-S, N-M, N-H or N-D with N at least 1, or off", strings.TrimPrefix(key, "limits."), v))
+		}
 	}
 	return errors.Join(errs...)
 }

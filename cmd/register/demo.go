@@ -7,6 +7,7 @@ import (
 	"io"
 	"iter"
 	mrand "math/rand/v2"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -58,7 +59,7 @@ synthetic people must never be mixed into a real register by accident.`,
 			}
 			start := time.Now()
 			bar := newProgress(e.err, count, "demo")
-			n, err := writeDemo(cmd.Context(), m, count, seed, bar)
+			n, _, err := writeDemo(cmd.Context(), m, count, seed, bar)
 			bar.Finish()
 			if err != nil {
 				return err
@@ -75,11 +76,30 @@ synthetic people must never be mixed into a real register by accident.`,
 }
 
 // writeDemo writes count synthetic registrants as the system, numbered by
-// the collision-free permutation so that even a full number space fills fast.
-func writeDemo(ctx context.Context, m *Main, count int, seed uint64, bar progress) (int, error) {
+// the collision-free permutation so that even a full number space fills
+// fast. It returns how many it wrote and the number of one Probation
+// Officer, to show.
+func writeDemo(ctx context.Context, m *Main, count int, seed uint64, bar progress) (int, string, error) {
 	ctx = register.NewContextWithActor(ctx, register.SystemActor)
 	g := newDemoGenerator(seed, m.DB.Now())
-	return sqlite.NewImportService(m.DB).Import(ctx, g.rows(count), sqlite.ImportOptions{Spread: true, Seed: seed, Count: count, Progress: bar.Rows})
+	var officer *register.ImportRow
+	rows := func(yield func(*register.ImportRow, error) bool) {
+		for r, err := range g.rows(count) {
+			if officer == nil && r.Status == register.StatusRegistered && slices.ContainsFunc(r.Qualifications, func(q *register.Qualification) bool {
+				return q.Level == register.LevelPO && q.State == register.QualificationVerified
+			}) {
+				officer = r // numbered by the store as it is written
+			}
+			if !yield(r, err) {
+				return
+			}
+		}
+	}
+	n, err := sqlite.NewImportService(m.DB).Import(ctx, rows, sqlite.ImportOptions{Spread: true, Seed: seed, Count: count, Progress: bar.Rows})
+	if err != nil || officer == nil {
+		return n, "", err
+	}
+	return n, officer.Registrant.Number, nil
 }
 
 // demoAccounts are the roles that get a demo account, in the order printed.
@@ -102,7 +122,8 @@ func seedDemo(ctx context.Context, m *Main, out io.Writer) error {
 		_, err := fmt.Fprintf(out, "Demo data already exists (%d registrants): nothing added. Demo passwords were shown when it was created.\n", have)
 		return err
 	}
-	if _, err := writeDemo(ctx, m, demoRegistrants, 1, progress{}); err != nil {
+	_, officer, err := writeDemo(ctx, m, demoRegistrants, 1, progress{})
+	if err != nil {
 		return fmt.Errorf("demo data: %w", err)
 	}
 	users := sqlite.NewUserService(m.DB)
@@ -142,7 +163,7 @@ func seedDemo(ctx context.Context, m *Main, out io.Writer) error {
 		fmt.Fprintf(&b, "Log in:  curl -s -X POST %s/v1/auth/login -H 'Content-Type: application/json' -d '{\"email\":\"%s\",\"password\":\"%s\"}'\n", base, registrar, password)
 	}
 	fmt.Fprintf(&b, "Check:   curl -s '%s/v1/public/search?name=smith'\n", base)
-	fmt.Fprintf(&b, "Records: %s/v1/public/registrants/{register_number}\n\n", base)
+	fmt.Fprintf(&b, "Verify:  curl -s %s/v1/public/registrants/%s\n\n", base, officer)
 	_, err = io.WriteString(out, b.String())
 	return err
 }

@@ -127,6 +127,11 @@ func TestImport(t *testing.T) {
 			t.Errorf("admitted 2020-01-06 with a 2019 qualification: %v", rec)
 		}
 
+		db := openDB(t, filepath.Join(m.Config.DataDir, "register.db"))
+		if n := count(t, db, `SELECT COUNT(*) FROM pragma_foreign_key_check`); n != 0 {
+			t.Errorf("%d rows refer to something that does not exist", n)
+		}
+
 		// One audit entry per registrant, and the chain holds.
 		out, _, err = runCLI(t, "", "audit", "verify", "--data-dir", m.Config.DataDir)
 		if err != nil || !strings.Contains(out, "intact: 6 entries") {
@@ -267,6 +272,10 @@ func TestDemo(t *testing.T) {
 	if n := count(t, db, `SELECT COUNT(DISTINCT register_number) FROM registrants`); n != 2000 {
 		t.Errorf("want 2000 distinct numbers, got %d", n)
 	}
+	// The bulk writer gives out the ids itself, with foreign keys off.
+	if n := count(t, db, `SELECT COUNT(*) FROM pragma_foreign_key_check`); n != 0 {
+		t.Errorf("%d rows refer to something that does not exist", n)
+	}
 
 	t.Run("RefusesANonEmptyRegister", func(t *testing.T) {
 		_, _, err := runCLI(t, "", "demo", "--count", "10", "--data-dir", dir)
@@ -314,6 +323,12 @@ func TestSeedDemo(t *testing.T) {
 	}
 	reg := printed["registrar"]
 	token := login(t, m, reg[0], reg[1])
+	// The example to verify is a Probation Officer.
+	_, example, _ := strings.Cut(first.String(), "/v1/public/registrants/")
+	example, _, _ = strings.Cut(example, "\n")
+	if code, rec := request(t, "GET", m.URL()+"/v1/public/registrants/"+example, "", nil); code != http.StatusOK || roles(rec) != "PO,PSO" {
+		t.Errorf("example %q: %d %v", example, code, rec)
+	}
 	for _, status := range []string{"applicant", "registered", "lapsed", "suspended", "removed"} {
 		code, body := request(t, "GET", m.URL()+"/v1/registrants?limit=1&status="+status, token, nil)
 		if code != http.StatusOK || len(body["items"].([]any)) != 1 {
@@ -322,6 +337,11 @@ func TestSeedDemo(t *testing.T) {
 	}
 	if n := registrants(t, m); n != demoRegistrants {
 		t.Errorf("want %d registrants, got %d", demoRegistrants, n)
+	}
+	// The bulk write put the serving connection's settings back.
+	var keys int
+	if err := m.DB.Writer().QueryRow(`PRAGMA foreign_keys`).Scan(&keys); err != nil || keys != 1 {
+		t.Errorf("foreign keys after seeding: %d %v", keys, err)
 	}
 
 	t.Run("SecondRunPrintsNoSecret", func(t *testing.T) {

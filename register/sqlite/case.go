@@ -21,6 +21,12 @@ var _ register.CaseService = (*CaseService)(nil)
 
 // CreateCase opens a case at stage received.
 func (s *CaseService) CreateCase(ctx context.Context, c *register.Case) error {
+	return s.createCase(ctx, c, nil)
+}
+
+// createCase opens a case; check, when given, vets the record first in the
+// same transaction (an organisation's referral, engagement.go).
+func (s *CaseService) createCase(ctx context.Context, c *register.Case, check func(tx *Tx, rec *register.Record) error) error {
 	tx, err := s.db.BeginTx(ctx)
 	if err != nil {
 		return err
@@ -32,6 +38,11 @@ func (s *CaseService) CreateCase(ctx context.Context, c *register.Case) error {
 	rec, err := loadRecord(tx, c.Number)
 	if err != nil {
 		return err
+	}
+	if check != nil {
+		if err := check(tx, rec); err != nil {
+			return err
+		}
 	}
 	if err := c.CheckOpen(rec, tx.now); err != nil {
 		return err
@@ -303,6 +314,9 @@ func (s *CaseService) SetPanel(ctx context.Context, id int64, members []*registe
 			users[u.ID] = u
 		}
 		if err := register.CheckPanel(members, users, c.RegistrantID); err != nil {
+			return err
+		}
+		if err := checkPanelOrganisations(tx, members, users, c.RegistrantID); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(`DELETE FROM panel_members WHERE case_id = ?`, c.ID); err != nil {

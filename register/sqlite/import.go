@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	crand "crypto/rand"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -62,33 +63,38 @@ func (s *ImportService) CountRegistrants(ctx context.Context) (int, error) {
 // returned as it is.
 //
 // Rows are prepared (validated, numbered, encoded) in a second goroutine
-// while this one writes them to SQLite in batches: at a million rows the
-// two halves take about as long as each other.
+// while this one writes them to SQLite in batches, the larger half of the work.
 func (s *ImportService) Import(ctx context.Context, rows iter.Seq2[*register.ImportRow, error], opt ImportOptions) (int, error) {
-	// A bulk write touches far more pages than the default 2 MB cache
-	// holds (the cache grows only as pages are used), and each multi-row
-	// INSERT keeps a statement journal, which would otherwise spill to a
-	// temp file page by page; where that journal lives is fixed when a
-	// write transaction begins. Both settings belong to the one writer
-	// connection, and are put back afterwards.
-	var cache, temp int
-	if err := s.db.writer.QueryRowContext(ctx, `SELECT * FROM pragma_cache_size, pragma_temp_store`).Scan(&cache, &temp); err != nil {
-		return 0, err
+	// The bulk write has the one writer connection to itself, with two
+	// settings for the purpose, put back afterwards: a page cache far
+	// larger than the default 2 MB (it grows only as pages are used), and
+	// foreign keys off. This writer gives out the ids the keys refer to;
+	// with the keys on, every multi-row INSERT into a table that has one
+	// keeps a journal of each page it touches, which more than doubles the
+	// cost of the indexes written in random order. (The tests run
+	// foreign_key_check on what it wrote.)
+	if err := idempotencyFrom(ctx).releaseIfAny(); err != nil {
+		return 0, err // as BeginTx does: a held write would keep the connection
 	}
-	if _, err := s.db.writer.ExecContext(ctx, `PRAGMA cache_size = -262144; PRAGMA temp_store = MEMORY`); err != nil {
-		return 0, err
-	}
-	defer s.db.writer.Exec(fmt.Sprintf(`PRAGMA cache_size = %d; PRAGMA temp_store = %d`, cache, temp))
-	tx, err := s.db.BeginTx(ctx)
+	conn, err := s.db.writer.Conn(ctx)
 	if err != nil {
 		return 0, err
 	}
-	defer tx.Rollback()
-	// Rows go in table by table in batches, so foreign keys are checked
-	// once, at commit; the setting ends with the transaction.
-	if _, err := tx.Exec(`PRAGMA defer_foreign_keys = ON`); err != nil {
+	defer conn.Close()
+	var cache, keys int
+	if err := conn.QueryRowContext(ctx, `SELECT * FROM pragma_cache_size, pragma_foreign_keys`).Scan(&cache, &keys); err != nil {
 		return 0, err
 	}
+	if _, err := conn.ExecContext(ctx, `PRAGMA cache_size = -262144; PRAGMA foreign_keys = OFF`); err != nil {
+		return 0, err
+	}
+	defer conn.ExecContext(context.Background(), fmt.Sprintf(`PRAGMA cache_size = %d; PRAGMA foreign_keys = %d`, cache, keys))
+	sqlTx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	tx := &Tx{Tx: sqlTx, db: s.db, now: s.db.now(), actor: register.ActorFromContext(ctx)}
+	defer tx.Rollback()
 	w, err := newBulkWriter(tx, opt)
 	if err != nil {
 		return 0, err
@@ -132,15 +138,17 @@ func (s *ImportService) Import(ctx context.Context, rows iter.Seq2[*register.Imp
 	}
 	// Give back the space a large write-ahead log took; harmless if a
 	// reader holds it.
-	s.db.writer.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
+	conn.ExecContext(context.Background(), `PRAGMA wal_checkpoint(TRUNCATE)`)
 	return n, nil
 }
 
 // bulkTable is a multi-row INSERT into one table. Rows wait in pending until
-// there are enough for one statement; foreign keys are deferred, so tables
-// may fill in any order.
+// there are enough for one statement; foreign keys are off, so tables may
+// fill in any order. OR ROLLBACK ends the whole transaction on a conflict,
+// so that no statement needs a journal of its own: the caller stops at the
+// first error.
 type bulkTable struct {
-	insert  string // "INSERT INTO t (a, b) VALUES "
+	insert  string // "INSERT OR ROLLBACK INTO t (a, b) VALUES "
 	columns int
 	rows    int // per full statement
 	full    *sql.Stmt
@@ -193,7 +201,6 @@ type bulkBatch struct {
 // goroutine and owns the counters; write and flush run in the caller's.
 type bulkWriter struct {
 	tx  *Tx
-	opt ImportOptions
 	now string
 
 	// prepare's: numbers, the next ids, the position of the row.
@@ -207,7 +214,7 @@ type bulkWriter struct {
 }
 
 func newBulkWriter(tx *Tx, opt ImportOptions) (*bulkWriter, error) {
-	w := &bulkWriter{tx: tx, opt: opt, now: formatTime(tx.now)}
+	w := &bulkWriter{tx: tx, now: formatTime(tx.now)}
 	var err error
 	if w.numbers, err = loadNumbers(tx, opt); err != nil {
 		return nil, err
@@ -228,12 +235,12 @@ func newBulkWriter(tx *Tx, opt ImportOptions) (*bulkWriter, error) {
 	table := func(insert string, columns int) *bulkTable {
 		return &bulkTable{insert: insert, columns: columns, rows: 500 / columns}
 	}
-	w.registrants = table(`INSERT INTO registrants (id, register_number, family_name, given_names, previous_names, date_of_birth, email, created_at, updated_at) VALUES `, 9)
-	w.tokens = table(`INSERT INTO name_tokens (token, registrant_id) VALUES `, 2)
-	w.qualifications = table(`INSERT INTO qualifications (id, registrant_id, level, title, awarding_body, awarded_on, certificate_ref, initial_state, verified_by, verified_at, created_at) VALUES `, 11)
-	w.periods = table(`INSERT INTO registration_periods (registrant_id, status, valid_from, valid_to, registered_until, reason, recorded_at) VALUES `, 7)
-	w.registrations = table(`INSERT INTO registrations (`+standingColumns+`) VALUES `, 7)
-	w.audit = table(`INSERT INTO audit_log (id, at, actor, addr, action, entity, entity_id, before, after, prev_hash, hash) VALUES `, 11)
+	w.registrants = table(`INSERT OR ROLLBACK INTO registrants (id, register_number, family_name, given_names, previous_names, date_of_birth, email, created_at, updated_at) VALUES `, 9)
+	w.tokens = table(`INSERT OR ROLLBACK INTO name_tokens (token, registrant_id) VALUES `, 2)
+	w.qualifications = table(`INSERT OR ROLLBACK INTO qualifications (id, registrant_id, level, title, awarding_body, awarded_on, certificate_ref, initial_state, verified_by, verified_at, created_at) VALUES `, 11)
+	w.periods = table(`INSERT OR ROLLBACK INTO registration_periods (registrant_id, status, valid_from, valid_to, registered_until, reason, recorded_at) VALUES `, 7)
+	w.registrations = table(`INSERT OR ROLLBACK INTO registrations (`+standingColumns+`) VALUES `, 7)
+	w.audit = table(`INSERT OR ROLLBACK INTO audit_log (id, at, actor, addr, action, entity, entity_id, before, after, prev_hash, hash) VALUES `, 11)
 	return w, nil
 }
 
@@ -410,7 +417,25 @@ func loadNumbers(tx *Tx, opt ImportOptions) (*numberPool, error) {
 	// index on the register number grow at its end instead of splitting
 	// pages all over: several times faster at scale. The numbers are as
 	// random as ever; only the order they are given out in is not.
-	for range min(opt.Count, p.free) {
+	if p.a == 0 && opt.Count > p.free/2 {
+		// Retrying draws for most of what is left takes ever longer as the
+		// space fills; a shuffle of the free numbers by a generator seeded
+		// from crypto/rand is as unpredictable and takes one pass.
+		var seed [32]byte
+		crand.Read(seed[:])
+		for serial, taken := range p.taken {
+			if !taken {
+				p.ahead = append(p.ahead, serial)
+			}
+		}
+		rand.New(rand.NewChaCha8(seed)).Shuffle(len(p.ahead), func(i, j int) { p.ahead[i], p.ahead[j] = p.ahead[j], p.ahead[i] })
+		p.ahead = p.ahead[:min(opt.Count, len(p.ahead))]
+		for _, serial := range p.ahead {
+			p.taken[serial] = true
+		}
+		p.free -= len(p.ahead)
+	}
+	for range min(opt.Count-len(p.ahead), p.free) {
 		serial, err := p.draw()
 		if err != nil {
 			return nil, err

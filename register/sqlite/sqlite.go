@@ -72,7 +72,9 @@ func (db *DB) Open() error {
 func (db *DB) dsn(readOnly bool) string {
 	u := "file:" + url.PathEscape(db.Path) + "?" + pragmas
 	if readOnly {
-		return u + "&mode=ro&_txlock=deferred"
+		// Readers keep their prepared statements: preparing and finalizing
+		// cost as much as the lookup itself (see docs/performance.md).
+		return u + "&mode=ro&_txlock=deferred&_stmt_cache_size=32"
 	}
 	return u + "&_txlock=immediate"
 }
@@ -141,19 +143,27 @@ type Tx struct {
 	db    *DB
 	now   time.Time
 	actor register.Actor
+	idem  *Idempotency // holds the commit for the answer (idempotency.go)
 }
 
 // BeginTx starts a write transaction (BEGIN IMMEDIATE on the one writer).
 func (db *DB) BeginTx(ctx context.Context) (*Tx, error) {
+	idem := idempotencyFrom(ctx)
+	if err := idem.releaseIfAny(); err != nil {
+		return nil, err
+	}
 	tx, err := db.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
-	return &Tx{Tx: tx, db: db, now: db.now(), actor: register.ActorFromContext(ctx)}, nil
+	return &Tx{Tx: tx, db: db, now: db.now(), actor: register.ActorFromContext(ctx), idem: idem}, nil
 }
 
 // ReadTx starts a read transaction on the read-only pool: one snapshot.
 func (db *DB) ReadTx(ctx context.Context) (*Tx, error) {
+	if err := idempotencyFrom(ctx).releaseIfAny(); err != nil {
+		return nil, err
+	}
 	tx, err := db.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return nil, err

@@ -44,9 +44,15 @@ func createUser(tx *Tx, u *register.User, passwordHash string) error {
 	if u.RegistrantID != 0 {
 		registrantID = u.RegistrantID
 	}
-	res, err := tx.Exec(`INSERT INTO users (email, password_hash, role, disabled, created_at, updated_at, registrant_id) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		u.Email, passwordHash, string(u.Role), u.Disabled, formatTime(tx.now), formatTime(tx.now), registrantID)
-	if isUnique(err) {
+	var orgID any
+	if u.OrganisationID != 0 {
+		orgID = u.OrganisationID
+	}
+	res, err := tx.Exec(`INSERT INTO users (email, password_hash, role, disabled, created_at, updated_at, registrant_id, organisation_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		u.Email, passwordHash, string(u.Role), u.Disabled, formatTime(tx.now), formatTime(tx.now), registrantID, orgID)
+	if isForeignKey(err) {
+		return register.FieldError("organisation_id", "no such organisation")
+	} else if isUnique(err) {
 		return register.Errorf(register.ECONFLICT, "A user with email %s already exists.", u.Email)
 	} else if err != nil {
 		return err
@@ -55,12 +61,12 @@ func createUser(tx *Tx, u *register.User, passwordHash string) error {
 	return tx.audit("user.create", "user", strconv.FormatInt(u.ID, 10), nil, u)
 }
 
-const userColumns = `id, email, role, disabled, created_at, updated_at, COALESCE(registrant_id, 0)`
+const userColumns = `id, email, role, disabled, created_at, updated_at, COALESCE(registrant_id, 0), COALESCE(organisation_id, 0)`
 
 func scanUser(row interface{ Scan(...any) error }, extra ...any) (*register.User, error) {
 	var u register.User
 	var role, created, updated string
-	if err := row.Scan(append([]any{&u.ID, &u.Email, &role, &u.Disabled, &created, &updated, &u.RegistrantID}, extra...)...); err != nil {
+	if err := row.Scan(append([]any{&u.ID, &u.Email, &role, &u.Disabled, &created, &updated, &u.RegistrantID, &u.OrganisationID}, extra...)...); err != nil {
 		return nil, err
 	}
 	u.Role, u.Created, u.Updated = register.Role(role), parseTime(created), parseTime(updated)

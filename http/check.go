@@ -1,0 +1,145 @@
+package http
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/probation-register/register/register"
+)
+
+type checkRequest struct {
+	Purpose string            `json:"purpose" validate:"required,oneof=pre_employment placement periodic"`
+	Items   []json.RawMessage `json:"items" validate:"required,min=1,max=1000"`
+	At      *time.Time        `json:"at"`
+}
+
+// checkItemRequest is one item; each is decoded on its own, so that a
+// malformed item is answered with its own error instead of failing the batch.
+type checkItemRequest struct {
+	Number      *string `json:"register_number"`
+	FamilyName  *string `json:"family_name"`
+	DateOfBirth *string `json:"date_of_birth"`
+}
+
+func parseCheckItem(raw json.RawMessage) register.CheckItem {
+	var req checkItemRequest
+	d := json.NewDecoder(bytes.NewReader(raw))
+	d.DisallowUnknownFields()
+	if err := d.Decode(&req); err != nil {
+		return register.CheckItem{Err: register.Errorf(register.EINVALID, "The item must be an object with register_number and optionally family_name and date_of_birth.")}
+	}
+	v := register.Validation{}
+	var it register.CheckItem
+	if req.Number == nil {
+		v.Add("register_number", "is required")
+	} else if n, err := register.ParseNumber(*req.Number); err != nil {
+		it.Number = *req.Number
+		v.Add("register_number", register.ErrorFields(err)["register_number"])
+	} else {
+		it.Number = n
+	}
+	if req.FamilyName != nil {
+		if len(*req.FamilyName) == 0 || len(*req.FamilyName) > 200 {
+			v.Add("family_name", "must be 1 to 200 characters")
+		}
+		it.FamilyName = req.FamilyName
+	}
+	if req.DateOfBirth != nil {
+		d, err := register.ParseDate(*req.DateOfBirth)
+		if err != nil {
+			v.Add("date_of_birth", "must be a date YYYY-MM-DD")
+		}
+		it.DateOfBirth = &d
+	}
+	it.Err = v.Err()
+	return it
+}
+
+type checkResultBody struct {
+	Index int `json:"index"`
+	register.CheckResult
+	Error   *errorDetail `json:"error,omitempty"`
+	Receipt string       `json:"receipt,omitempty"`
+}
+
+// createCheck answers a bulk check: one result per item, in order.
+func (s *Server) createCheck(c *gin.Context) {
+	var req checkRequest
+	if err := decode(c, &req); err != nil {
+		s.Error(c, err)
+		return
+	}
+	items := make([]register.CheckItem, len(req.Items))
+	for i, raw := range req.Items {
+		items[i] = parseCheckItem(raw)
+	}
+	var at *time.Time
+	if req.At != nil {
+		t := req.At.UTC()
+		at = &t
+	}
+	results, checkedAt, err := s.Checks.Check(c.Request.Context(), org(c), register.CheckPurpose(req.Purpose), at, items)
+	if err != nil {
+		s.Error(c, err)
+		return
+	}
+	out := make([]checkResultBody, len(results))
+	for i, r := range results {
+		out[i] = checkResultBody{Index: i, CheckResult: r}
+		if r.Err != nil {
+			out[i].Error = &errorDetail{Code: register.ErrorCode(r.Err), Message: register.ErrorMessage(r.Err), Fields: register.ErrorFields(r.Err)}
+		}
+	}
+	if err := s.signResults(out, orgChecker(org(c)), checkedAt); err != nil {
+		s.Error(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"purpose": req.Purpose, "checked_at": checkedAt, "items": out})
+}
+
+// signResults gives every answered item its receipt. Signing is most of a
+// large check's cost, so it is spread over the processors.
+func (s *Server) signResults(out []checkResultBody, checker string, checkedAt time.Time) error {
+	workers := min(runtime.GOMAXPROCS(0), len(out))
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(out); i += workers {
+				if out[i].Result == nil {
+					continue
+				}
+				r, err := s.Receipts.Sign(out[i].Number, checker, checkedAt, out[i].Result)
+				if err != nil {
+					errs[w] = err
+					return
+				}
+				out[i].Receipt = r
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// myChecks shows a registrant who checked their record: who, when, how and why.
+func (s *Server) myChecks(c *gin.Context) {
+	id, err := me(c)
+	if err != nil {
+		s.Error(c, err)
+		return
+	}
+	vs, err := s.Checks.FindVerifications(c.Request.Context(), id)
+	if err != nil {
+		s.Error(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"items": vs})
+}

@@ -1,0 +1,67 @@
+package http
+
+import (
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/probation-register/register/auth"
+	"github.com/probation-register/register/register"
+)
+
+// jwks publishes every public key of the ring, old ones included, so that
+// receipts signed before a rotation still verify offline.
+func (s *Server) jwks(c *gin.Context) {
+	c.Header("Cache-Control", "public, max-age=300")
+	c.JSON(http.StatusOK, s.Receipts.JWKS())
+}
+
+// appendReceipt replaces the closing brace of a JSON object with a signed
+// receipt over the object.
+func (s *Server) appendReceipt(obj []byte, number, checker string, checkedAt time.Time) ([]byte, error) {
+	r, err := s.Receipts.Sign(number, checker, checkedAt, obj)
+	if err != nil {
+		return nil, err
+	}
+	obj = append(obj[:len(obj)-1], `,"receipt":`...)
+	obj, _ = appendJSONString(obj, r)
+	return append(obj, '}'), nil
+}
+
+func appendJSONString(dst []byte, s string) ([]byte, error) {
+	b, err := json.Marshal(s)
+	return append(dst, b...), err
+}
+
+type verifyReceiptRequest struct {
+	Receipt string `json:"receipt" validate:"required"`
+}
+
+type verifyReceiptResponse struct {
+	Valid   bool                `json:"valid"`
+	KeyID   string              `json:"kid,omitempty"`
+	Payload *auth.ReceiptClaims `json:"payload,omitempty"`
+}
+
+// verifyReceipt says whether a receipt is genuine and returns its payload.
+func (s *Server) verifyReceipt(c *gin.Context) {
+	var req verifyReceiptRequest
+	if err := decode(c, &req); err != nil {
+		s.Error(c, err)
+		return
+	}
+	claims, kid, err := s.Receipts.Verify(req.Receipt)
+	if err != nil {
+		c.JSON(http.StatusOK, verifyReceiptResponse{Valid: false})
+		return
+	}
+	c.JSON(http.StatusOK, verifyReceiptResponse{Valid: true, KeyID: kid, Payload: claims})
+}
+
+// publicChecker names an anonymous public check in a receipt.
+const publicChecker = "public"
+
+// orgChecker names an organisation's check in a receipt.
+func orgChecker(id int64) string { return "organisation:" + register.FormatID(id) }
