@@ -45,6 +45,10 @@ func activationHash(code string) string {
 
 // issueActivation gives a registrar a one-time code to pass to the registrant.
 func (s *Server) issueActivation(c *gin.Context) {
+	if err := noBody(c); err != nil {
+		s.Error(c, err)
+		return
+	}
 	n, err := number(c)
 	if err != nil {
 		s.Error(c, err)

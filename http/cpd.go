@@ -189,6 +189,10 @@ func (s *Server) updateCPD(c *gin.Context) {
 }
 
 func (s *Server) deleteCPD(c *gin.Context) {
+	if err := noBody(c); err != nil {
+		s.Error(c, err)
+		return
+	}
 	registrantID, id, err := cpdTarget(c)
 	if err != nil {
 		s.Error(c, err)

@@ -377,3 +377,62 @@ func TestAppeals(t *testing.T) {
 		f.wantStanding(n, time.Time{}, "registered roles=PSO,PO sanctions=warning conditions= interim=-")
 	})
 }
+
+// TestRestorationRecheckedAtDecidingVote shows that a restoration is
+// allowed at the vote that makes it, not only when it was proposed: a
+// proposal whose registered_until is no longer after the deciding day is
+// refused at that vote with 409, writing nothing, and the registrant stays
+// removed; the panel closes it by disagreeing and restores on a new
+// proposal.
+func TestRestorationRecheckedAtDecidingVote(t *testing.T) {
+	f := newFTP(t)
+	n := f.practitioner("Restore")
+	f.decide(f.toHearing(n, "Allegation."), map[string]any{"kind": "removal", "immediate": true})
+	f.wantStanding(n, time.Time{}, removed)
+
+	f.Set(f.Now().AddDate(5, 0, 0).Add(time.Hour))
+	rid := jsonID(f.Must(201, "POST", "/v1/cases", f.reg(), map[string]any{"register_number": n, "kind": "restoration",
+		"source": "self", "allegation": "I have retrained."})["id"])
+	f.stage(rid, "investigation")
+	f.seatPanel(rid)
+	f.stage(rid, "referred_to_panel")
+	f.stage(rid, "hearing")
+
+	soon := register.DateOf(f.Now()).AddDate(0, 0, 2)
+	stale := f.propose(rid, map[string]any{"kind": "restoration", "registered_until": soon.String()})
+	f.vote(stale, f.chair, "agree")
+
+	// The day before registered_until the proposal could still be made;
+	// on the day itself it can no longer.
+	f.Advance(48 * time.Hour)
+	if got := register.DateOf(f.Now()); got != soon {
+		t.Fatalf("clock on %s, want %s", got, soon)
+	}
+	before := f.LastAuditID()
+	r := f.Do("POST", "/v1/decisions/"+stale+"/votes", f.tok(f.lay), map[string]any{"vote": "agree"})
+	r.WantError(t, 409, register.ECONFLICT)
+	if !strings.Contains(string(r.Body), "registered_until") {
+		t.Fatalf("the refusal does not say why: %s", r.Body)
+	}
+	if got := f.AuditSince(before); len(got) != 0 {
+		t.Fatalf("a refused deciding vote wrote %v", got)
+	}
+	f.wantStanding(n, time.Time{}, removed)
+
+	// The refused vote was not counted: the panel can still close the
+	// proposal, and the case is still at its hearing.
+	f.vote(stale, f.lay, "disagree")
+	if m := f.vote(stale, f.member, "disagree"); m["state"] != "rejected" {
+		t.Fatalf("after two of three disagreed the proposal is %v", m["state"])
+	}
+	if c := f.Must(200, "GET", "/v1/cases/"+rid, f.reg(), nil); c["stage"] != "hearing" {
+		t.Fatalf("restoration case stage = %v", c["stage"])
+	}
+
+	until := register.DateOf(f.Now()).AddDate(1, 0, 0).String()
+	f.decide(rid, map[string]any{"kind": "restoration", "registered_until": until})
+	if m := f.public(n, time.Time{}); standing(m) != registered || m["registered_until"] != until {
+		t.Fatalf("after restoration: %s until %v", standing(m), m["registered_until"])
+	}
+	f.verifyAudit()
+}

@@ -1,6 +1,7 @@
 package http
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -49,6 +50,34 @@ func decode(c *gin.Context, dst any) error {
 		return register.Errorf(register.EINVALID, "The body must hold one JSON object and nothing after it.")
 	}
 	return validateStruct(dst)
+}
+
+// noBody is the one check every write route that takes no body makes
+// before anything else: an empty body, whitespace, {} or null is fine; any
+// key is refused with 400 naming it, so that a client sending fields the
+// route does not read is told rather than silently ignored. Oversized and
+// malformed bodies get the same answers as on every other route.
+func noBody(c *gin.Context) error {
+	if c.Request.Body == nil || c.Request.Body == http.NoBody {
+		return nil
+	}
+	b, err := io.ReadAll(c.Request.Body)
+	if err != nil {
+		return decodeError(err)
+	}
+	if len(bytes.TrimSpace(b)) == 0 {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var none struct{}
+	if err := dec.Decode(&none); err != nil {
+		return decodeError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return register.Errorf(register.EINVALID, "The body must hold one JSON object and nothing after it.")
+	}
+	return nil
 }
 
 func decodeError(err error) error {

@@ -1,6 +1,8 @@
 package http
 
 import (
+	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 
@@ -42,8 +44,15 @@ type errorDetail struct {
 }
 
 // Error writes err as the JSON error body and aborts the request. Internal
-// errors are logged and shown to the client as a plain message.
+// errors are logged and shown to the client as a plain message. A request
+// whose client went away is no fault of the register: it is logged at debug
+// level and answered 400 without a body, which nobody is left to read.
 func (s *Server) Error(c *gin.Context, err error) {
+	if c.Request.Context().Err() != nil && errors.Is(err, context.Canceled) {
+		s.Logger.Debug("request cancelled by the client", slog.String("request_id", requestID(c)), slog.String("path", c.FullPath()))
+		c.AbortWithStatus(http.StatusBadRequest)
+		return
+	}
 	code := register.ErrorCode(err)
 	if code == register.EINTERNAL {
 		s.Logger.Error("internal error", slog.String("request_id", requestID(c)), slog.String("path", c.FullPath()), slog.Any("error", err))

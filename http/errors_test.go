@@ -1,6 +1,10 @@
 package http_test
 
 import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -169,4 +173,59 @@ func person(field string, value any) map[string]any {
 	m := map[string]any{"family_name": "Roe", "given_names": "Betty", "date_of_birth": "1985-06-15", "email": "betty@example.org"}
 	m[field] = value
 	return m
+}
+
+// TestCancelledRequest sends requests whose client has already gone away
+// through the real handler: each is answered with a non-5xx status, writes
+// nothing, and is logged at debug level, never as an internal error.
+func TestCancelledRequest(t *testing.T) {
+	e := newEnv(t)
+	tok := e.Token(register.RoleRegistrar)
+	n := e.Registrant(tok, "Gone", "Gerry")
+	for _, c := range []struct {
+		name, method, path, token, body string
+	}{
+		{"PublicRecord", "GET", "/v1/public/registrants/" + n, "", ""},
+		{"PublicSearch", "GET", "/v1/public/search?name=gone", "", ""},
+		{"Registrant", "GET", "/v1/registrants/" + n, tok, ""},
+		{"CreateRegistrant", "POST", "/v1/registrants", tok,
+			`{"family_name":"Roe","given_names":"Betty","date_of_birth":"1985-06-15","email":"betty@example.org"}`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			logged, audited := e.Log.Len(), e.LastAuditID()
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			req := httptest.NewRequestWithContext(ctx, c.method, c.path, strings.NewReader(c.body))
+			if c.body != "" {
+				req.Header.Set("Content-Type", "application/json")
+			}
+			if c.token != "" {
+				req.Header.Set("Authorization", "Bearer "+c.token)
+			}
+			rec := httptest.NewRecorder()
+			e.Server.Handler().ServeHTTP(rec, req)
+			if rec.Code != http.StatusBadRequest {
+				t.Fatalf("status %d, want 400: %s", rec.Code, rec.Body)
+			}
+			log := e.Log.String()[logged:]
+			if strings.Contains(log, `"level":"ERROR"`) || strings.Contains(log, "internal error") {
+				t.Fatalf("a cancelled request was logged as an error: %s", log)
+			}
+			if !strings.Contains(log, `"level":"DEBUG","msg":"request cancelled by the client"`) {
+				t.Fatalf("the cancellation was not logged at debug level: %s", log)
+			}
+			if !strings.Contains(log, `"level":"DEBUG","msg":"request"`) || strings.Contains(log, `"level":"INFO","msg":"request"`) {
+				t.Fatalf("the request line of a cancelled request is not at debug level: %s", log)
+			}
+			if got := e.AuditSince(audited); len(got) != 0 {
+				t.Fatalf("a cancelled request wrote %v", got)
+			}
+		})
+	}
+	t.Run("LiveRequestsStillWork", func(t *testing.T) {
+		r := e.Do("GET", "/v1/public/registrants/"+n, "", nil)
+		if r.Status != http.StatusNotFound || !bytes.Contains(r.Body, []byte(register.ENOTFOUND)) {
+			t.Fatalf("an applicant's public record: %d %s", r.Status, r.Body)
+		}
+	})
 }

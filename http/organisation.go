@@ -13,52 +13,30 @@ import (
 
 const orgKey = "organisation"
 
-// authenticateOrg accepts an organisation API key or, failing that, an
-// access token (then checked by orgOnly or orgOrAdmin).
-func (s *Server) authenticateOrg(c *gin.Context) {
+// authenticateOrg accepts an organisation's API key: key reports whether
+// the bearer credential is one (else the caller may still hold an access
+// token), and err whether it was refused. The organisation is recorded as
+// the principal and the request's actor.
+func (s *Server) authenticateOrg(c *gin.Context) (key bool, err error) {
 	token, _ := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
 	if !auth.IsAPIKey(token) {
-		s.authenticate(c)
-		return
+		return false, nil
 	}
 	if len(token) > 128 {
-		s.Error(c, unauthorized())
-		return
+		return true, unauthorized()
 	}
 	p, err := s.Organisations.AuthenticateAPIKey(c.Request.Context(), auth.HashToken(token))
 	if err != nil {
-		s.Error(c, err)
-		return
+		return true, err
 	}
 	p.Actor.Addr = c.ClientIP()
 	c.Set(orgKey, p)
 	c.Request = c.Request.WithContext(register.NewContextWithActor(c.Request.Context(), p.Actor))
-	s.idempotent(c) // API-key writes honour Idempotency-Key too
+	return true, nil
 }
 
-// orgOnly lets through an API key, or an employer or agency user bound to an
-// organisation, and records the organisation as the principal.
-func (s *Server) orgOnly(c *gin.Context) {
-	if s.bindOrg(c) {
-		c.Next()
-		return
-	}
-	s.Error(c, register.Errorf(register.EFORBIDDEN, "Only an employer or agency may do this."))
-}
-
-// orgOrAdmin is orgOnly that also lets an admin through, with no organisation.
-func (s *Server) orgOrAdmin(c *gin.Context) {
-	if s.bindOrg(c) {
-		c.Next()
-		return
-	}
-	if u, ok := c.Get(userKey); ok && u.(*register.User).Role == register.RoleAdmin {
-		c.Next()
-		return
-	}
-	s.Error(c, register.Errorf(register.EFORBIDDEN, "Your role may not do this."))
-}
-
+// bindOrg records the organisation of an employer or agency user as the
+// principal; it reports false for any other user or one with no organisation.
 func (s *Server) bindOrg(c *gin.Context) bool {
 	if _, ok := c.Get(orgKey); ok {
 		return true
@@ -71,7 +49,7 @@ func (s *Server) bindOrg(c *gin.Context) bool {
 	return true
 }
 
-// org is the acting organisation's id (set by orgOnly).
+// org is the acting organisation's id (bound by authorise).
 func org(c *gin.Context) int64 { return c.MustGet(orgKey).(*register.OrgPrincipal).OrganisationID }
 
 // pathOrg is the organisation in the path, if the principal may act for it:
@@ -170,6 +148,10 @@ func (s *Server) listAPIKeys(c *gin.Context) {
 }
 
 func (s *Server) revokeAPIKey(c *gin.Context) {
+	if err := noBody(c); err != nil {
+		s.Error(c, err)
+		return
+	}
 	id, err := s.pathOrg(c)
 	if err != nil {
 		s.Error(c, err)

@@ -176,6 +176,33 @@ func orgSpecCases() []specCase {
 		{name: "watch list", method: "GET", path: "/v1/watchlist", as: "org_key", status: 200},
 		{name: "unwatch", method: "DELETE", path: "/v1/watchlist/{org_pract}", as: "org_key", status: 204},
 		{name: "unwatch again", method: "DELETE", path: "/v1/watchlist/{org_pract}", as: "org_key", status: 404},
+		{name: "events", method: "GET", path: "/v1/events?after=0&limit=10", as: "org_agency", status: 200},
+		{name: "events bad cursor", method: "GET", path: "/v1/events?after=yesterday", as: "org_agency", status: 400, request: specRejects},
+		{name: "create webhook", method: "POST", path: "/v1/webhooks", as: "org_key", body: map[string]any{"url": "https://hooks.example.org/register"}, status: 201, save: map[string]string{"webhook": "id"}, check: func(t *testing.T, m map[string]any) {
+			if s, _ := m["secret"].(string); !strings.HasPrefix(s, "whsec_") {
+				t.Errorf("secret %q", s)
+			}
+		}},
+		{name: "create webhook bad url", method: "POST", path: "/v1/webhooks", as: "org_key", body: map[string]any{"url": "ftp://hooks.example.org"}, status: 400},
+		{name: "list webhooks", method: "GET", path: "/v1/webhooks", as: "org_employer", status: 200, check: func(t *testing.T, m map[string]any) {
+			items := m["items"].([]any)
+			if len(items) != 1 || items[0].(map[string]any)["secret"] != nil {
+				t.Errorf("webhooks %v: want one, without its secret", items)
+			}
+		}},
+		{name: "get webhook", method: "GET", path: "/v1/webhooks/{webhook}", as: "org_key", status: 200},
+		{name: "get another's webhook", method: "GET", path: "/v1/webhooks/{webhook}", as: "org_agency", status: 404},
+		{name: "webhook attempts", method: "GET", path: "/v1/webhooks/{webhook}/attempts", as: "org_key", status: 200},
+		{name: "webhook attempts bad limit", method: "GET", path: "/v1/webhooks/{webhook}/attempts?limit=0", as: "org_key", status: 400, request: specRejects},
+		{name: "another's webhook attempts", method: "GET", path: "/v1/webhooks/{webhook}/attempts", as: "org_agency", status: 404},
+		{name: "delete another's webhook", method: "DELETE", path: "/v1/webhooks/{webhook}", as: "org_agency", status: 404},
+		{name: "delete webhook", method: "DELETE", path: "/v1/webhooks/{webhook}", as: "org_key", status: 204},
+		{name: "approve with a body", method: "POST", path: "/v1/renewals/999999/approve", as: "org_admin", body: map[string]any{"unexpected": true}, status: 400, request: specRejects},
+		{name: "delete CPD with a body", method: "DELETE", path: "/v1/me/cpd/999999", as: "org_me", body: map[string]any{"unexpected": true}, status: 400, request: specRejects},
+		{name: "revoke share code with a body", method: "DELETE", path: "/v1/me/share-codes/999999", as: "org_me", body: map[string]any{"unexpected": true}, status: 400, request: specRejects},
+		{name: "revoke API key with a body", method: "DELETE", path: "/v1/organisations/1/api-keys/999999", as: "org_employer", body: map[string]any{"unexpected": true}, status: 400, request: specRejects},
+		{name: "unwatch with a body", method: "DELETE", path: "/v1/watchlist/{org_pract}", as: "org_key", body: map[string]any{"unexpected": true}, status: 400, request: specRejects},
+		{name: "delete webhook with a body", method: "DELETE", path: "/v1/webhooks/999999", as: "org_key", body: map[string]any{"unexpected": true}, status: 400, request: specRejects},
 		{name: "revoke API key", method: "DELETE", path: "/v1/organisations/1/api-keys/{org_key_id}", as: "org_employer", status: 200},
 		{name: "public record with receipt", method: "GET", path: "/v1/public/registrants/{org_pract}?receipt=true", status: 200, save: map[string]string{"receipt": "receipt"}},
 		{name: "verify receipt", method: "POST", path: "/v1/receipts/verify", body: map[string]any{"receipt": "{receipt}"}, status: 200, check: func(t *testing.T, m map[string]any) {

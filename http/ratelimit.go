@@ -76,12 +76,20 @@ func (s *Server) limits() *limiters {
 // connection's unless the configured trusted proxies vouch for another, so a
 // forged X-Forwarded-For cannot pick a fresh budget.
 func (s *Server) PublicLimit() gin.HandlerFunc {
-	return s.limitBy(s.limits().public, func(c *gin.Context) string { return "addr:" + c.ClientIP() })
+	return s.limitBy(s.limits().public, addressKey)
 }
+
+// PageLimit is PublicLimit for the HTML pages: the same budget per address,
+// shared with the API, but a refusal is a page, not a JSON body.
+func (s *Server) PageLimit() gin.HandlerFunc {
+	return s.limitWith(s.limits().public, addressKey, s.webError, s.webTooMany)
+}
+
+func addressKey(c *gin.Context) string { return "addr:" + c.ClientIP() }
 
 // OrganisationLimit limits a route per organisation: the acting one (an API
 // key's, or an employer or agency user's), else per user, else per address.
-// Use it after the organisation is bound (orgOnly, orgOrAdmin).
+// Use it after the organisation is bound (by authorise, policy.go).
 func (s *Server) OrganisationLimit() gin.HandlerFunc {
 	return s.limitBy(s.limits().organisation, func(c *gin.Context) string {
 		if p, ok := c.Get(orgKey); ok {
@@ -99,24 +107,56 @@ func (s *Server) OrganisationLimit() gin.HandlerFunc {
 }
 
 func (s *Server) limitBy(l *limiter.Limiter, key ginlimiter.KeyGetter) gin.HandlerFunc {
+	return s.limitWith(l, key, s.Error, s.tooMany)
+}
+
+// limitWith limits a route, answering a store failure with fail and a spent
+// budget with refuse (given the reset time in Unix seconds).
+func (s *Server) limitWith(l *limiter.Limiter, key ginlimiter.KeyGetter, fail func(*gin.Context, error), refuse func(*gin.Context, int64)) gin.HandlerFunc {
 	if l == nil {
 		return func(c *gin.Context) { c.Next() }
 	}
 	return ginlimiter.NewMiddleware(l,
 		ginlimiter.WithKeyGetter(key),
-		ginlimiter.WithErrorHandler(func(c *gin.Context, err error) { s.Error(c, err) }),
+		ginlimiter.WithErrorHandler(fail),
 		ginlimiter.WithLimitReachedHandler(func(c *gin.Context) {
 			reset, _ := strconv.ParseInt(c.Writer.Header().Get("X-RateLimit-Reset"), 10, 64)
-			s.tooMany(c, reset)
+			refuse(c, reset)
 		}),
 	)
 }
 
-// tooMany answers 429 with Retry-After: the whole seconds until reset.
-func (s *Server) tooMany(c *gin.Context, reset int64) {
+// retryAfter sets Retry-After to the whole seconds until reset (at least
+// one) and returns them.
+func retryAfter(c *gin.Context, reset int64) int64 {
 	wait := max(reset-time.Now().Unix(), 1)
 	c.Header("Retry-After", strconv.FormatInt(wait, 10))
+	return wait
+}
+
+// tooMany answers 429 with Retry-After: the whole seconds until reset.
+func (s *Server) tooMany(c *gin.Context, reset int64) {
+	wait := retryAfter(c, reset)
 	s.Error(c, register.Errorf(register.ERATELIMIT, "Too many requests; try again in %d seconds.", wait))
+}
+
+// webTooMany is tooMany for the HTML pages: a 429 page with Retry-After.
+func (s *Server) webTooMany(c *gin.Context, reset int64) {
+	wait := retryAfter(c, reset)
+	s.webError(c, register.Errorf(register.ERATELIMIT, "You have made too many requests. Wait %s and try again.", waitWords(wait)))
+}
+
+// waitWords says a wait in seconds the way a person would.
+func waitWords(secs int64) string {
+	switch {
+	case secs <= 1:
+		return "a second"
+	case secs < 120:
+		return strconv.FormatInt(secs, 10) + " seconds"
+	case secs < 7200:
+		return strconv.FormatInt((secs+59)/60, 10) + " minutes"
+	}
+	return strconv.FormatInt((secs+3599)/3600, 10) + " hours"
 }
 
 // loginKey is the per-account key: emails compare case-insensitively.

@@ -149,6 +149,10 @@ func (s *Server) addQualification(c *gin.Context) {
 }
 
 func (s *Server) verifyQualification(c *gin.Context) {
+	if err := noBody(c); err != nil {
+		s.Error(c, err)
+		return
+	}
 	n, err := number(c)
 	if err != nil {
 		s.Error(c, err)

@@ -65,6 +65,10 @@ func (s *Server) listRenewals(c *gin.Context) {
 }
 
 func (s *Server) approveRenewal(c *gin.Context) {
+	if err := noBody(c); err != nil {
+		s.Error(c, err)
+		return
+	}
 	id, err := pathID(c, "renewal request")
 	if err != nil {
 		s.Error(c, err)

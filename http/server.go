@@ -42,6 +42,11 @@ type Server struct {
 	ShareCodes register.ShareCodeService
 	// Watches keeps organisations' watch lists (watch.go).
 	Watches register.WatchService
+	// Events serves organisations' feeds and Webhooks their webhooks (event.go).
+	Events   register.EventService
+	Webhooks register.WebhookService
+	// WebhookInsecure accepts plain-http webhook addresses (development only).
+	WebhookInsecure bool
 
 	Passwords  *auth.Passwords
 	Tokens     *auth.Tokens
@@ -98,93 +103,90 @@ func (s *Server) build() {
 		panic(err) // checked by Config.Validate
 	}
 	e.Use(requestid.New(), s.logRequests, gin.CustomRecovery(s.recovered), limitBody)
-	e.NoRoute(func(c *gin.Context) { s.Error(c, register.Errorf(register.ENOTFOUND, "No such endpoint.")) })
-	e.NoMethod(func(c *gin.Context) {
-		c.AbortWithStatusJSON(http.StatusMethodNotAllowed, errorBody{Error: errorDetail{Code: "method_not_allowed", Message: "That method is not allowed here."}})
-	})
+	e.NoRoute(s.noRoute)   // JSON for the API, a page for browsers (web.go)
+	e.NoMethod(s.noMethod) // likewise (web.go)
 	s.routes(e)
 	s.engine = e
 }
 
-// routes is the whole route table: public, then one group per role set.
+// routes is the whole route table, one line per route. Who may call each
+// route is not here but in the policy (policy.go), which authorise applies
+// to every route: a route missing from the policy is refused.
 func (s *Server) routes(e *gin.Engine) {
+	e.Use(s.authorise)
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
 	e.GET("/openapi.yaml", s.openapi)
+	e.GET("/.well-known/jwks.json", s.jwks)
 
 	v1 := e.Group("/v1")
-	v1.GET("/public/registrants/:number", s.PublicLimit(), s.publicRecord)
-	v1.GET("/public/search", s.PublicLimit(), s.publicSearch)
-	v1.POST("/auth/login", s.PublicLimit(), s.login)
-	v1.POST("/auth/refresh", s.PublicLimit(), s.refresh)
-	v1.POST("/auth/logout", s.PublicLimit(), s.logout)
-	v1.POST("/auth/activate", s.PublicLimit(), s.activate)
+	public := v1.Group("", s.PublicLimit())
+	public.GET("/public/registrants/:number", s.publicRecord)
+	public.GET("/public/search", s.publicSearch)
+	public.POST("/auth/login", s.login)
+	public.POST("/auth/refresh", s.refresh)
+	public.POST("/auth/logout", s.logout)
+	public.POST("/auth/activate", s.activate)
+	public.POST("/receipts/verify", s.verifyReceipt)
+	public.GET("/shared/:code", s.shared)
 
-	registrar := v1.Group("", s.authenticate, s.require(register.RoleRegistrar, register.RoleAdmin))
-	registrar.POST("/registrants", s.createRegistrant)
-	registrar.GET("/registrants", s.listRegistrants)
-	registrar.GET("/registrants/:number", s.getRegistrant)
-	registrar.PATCH("/registrants/:number", s.updateRegistrant)
-	registrar.POST("/registrants/:number/qualifications", s.addQualification)
-	registrar.POST("/registrants/:number/qualifications/:id/verify", s.verifyQualification)
-	registrar.POST("/registrants/:number/registration/:transition", s.transition)
-	registrar.GET("/registrants/:number/history", s.history)
-	registrar.POST("/registrants/:number/account", s.issueActivation)
-	// CPD reflections are private: the regulator's registrars read them, admins do not.
-	registrar.GET("/registrants/:number/cpd", s.require(register.RoleRegistrar), s.registrantCPD)
-	registrar.GET("/renewals", s.listRenewals)
-	registrar.POST("/renewals/:id/approve", s.approveRenewal)
-	registrar.POST("/renewals/:id/refuse", s.refuseRenewal)
-	registrar.POST("/cpd-audits/sample", s.sampleCPDAudits)
-	registrar.GET("/cpd-audits", s.listCPDAudits)
-	registrar.POST("/cpd-audits/:id/pass", s.passCPDAudit)
-	registrar.POST("/cpd-audits/:id/fail", s.failCPDAudit)
-	registrar.POST("/cases", s.createCase)
-	registrar.POST("/cases/:id/stage", s.moveCaseStage)
-	registrar.PUT("/cases/:id/panel", s.setPanel)
-	registrar.POST("/cases/:id/appeal", s.appealCase)
-	registrar.POST("/cases/:id/appeal/outcome", s.appealOutcome)
+	// The regulator's staff.
+	v1.POST("/registrants", s.createRegistrant)
+	v1.GET("/registrants", s.listRegistrants)
+	v1.GET("/registrants/:number", s.getRegistrant)
+	v1.PATCH("/registrants/:number", s.updateRegistrant)
+	v1.POST("/registrants/:number/qualifications", s.addQualification)
+	v1.POST("/registrants/:number/qualifications/:id/verify", s.verifyQualification)
+	v1.POST("/registrants/:number/registration/:transition", s.transition)
+	v1.GET("/registrants/:number/history", s.history)
+	v1.POST("/registrants/:number/account", s.issueActivation)
+	v1.GET("/registrants/:number/cpd", s.registrantCPD)
+	v1.GET("/renewals", s.listRenewals)
+	v1.POST("/renewals/:id/approve", s.approveRenewal)
+	v1.POST("/renewals/:id/refuse", s.refuseRenewal)
+	v1.POST("/cpd-audits/sample", s.sampleCPDAudits)
+	v1.GET("/cpd-audits", s.listCPDAudits)
+	v1.POST("/cpd-audits/:id/pass", s.passCPDAudit)
+	v1.POST("/cpd-audits/:id/fail", s.failCPDAudit)
+	v1.POST("/users", s.createUser)
+	v1.GET("/users", s.listUsers)
+	v1.PATCH("/users/:id", s.updateUser)
+	v1.POST("/organisations", s.createOrganisation)
 
-	// Panel members read only the cases whose panel they sit on.
-	casework := v1.Group("", s.authenticate, s.require(register.RoleRegistrar, register.RoleAdmin, register.RolePanelMember))
-	casework.GET("/cases", s.listCases)
-	casework.GET("/cases/:id", s.getCase)
+	// Fitness to practise.
+	v1.POST("/cases", s.createCase)
+	v1.GET("/cases", s.listCases)
+	v1.GET("/cases/:id", s.getCase)
+	v1.POST("/cases/:id/stage", s.moveCaseStage)
+	v1.PUT("/cases/:id/panel", s.setPanel)
+	v1.POST("/cases/:id/decisions", s.proposeDecision)
+	v1.POST("/decisions/:id/votes", s.vote)
+	v1.POST("/cases/:id/appeal", s.appealCase)
+	v1.POST("/cases/:id/appeal/outcome", s.appealOutcome)
 
-	panel := v1.Group("", s.authenticate, s.require(register.RolePanelMember))
-	panel.POST("/cases/:id/decisions", s.proposeDecision)
-	panel.POST("/decisions/:id/votes", s.vote)
+	// A registrant's own record.
+	v1.POST("/me/cpd", s.createCPD)
+	v1.GET("/me/cpd", s.listCPD)
+	v1.GET("/me/cpd/summary", s.cpdSummary)
+	v1.GET("/me/cpd/:id", s.getCPD)
+	v1.PATCH("/me/cpd/:id", s.updateCPD)
+	v1.DELETE("/me/cpd/:id", s.deleteCPD)
+	v1.POST("/me/renewal", s.requestRenewal)
+	v1.GET("/me/renewal", s.myRenewal)
+	v1.GET("/me/cpd-audit", s.myCPDAudit)
+	v1.POST("/me/cpd-audit/submit", s.submitCPDAudit)
+	v1.GET("/me/cases", s.myCases)
+	v1.GET("/me/checks", s.myChecks)
+	v1.POST("/me/share-codes", s.createShareCode)
+	v1.GET("/me/share-codes", s.listShareCodes)
+	v1.DELETE("/me/share-codes/:id", s.revokeShareCode)
 
-	me := v1.Group("/me", s.authenticate, s.require(register.RoleRegistrant))
-	me.POST("/cpd", s.createCPD)
-	me.GET("/cpd", s.listCPD)
-	me.GET("/cpd/summary", s.cpdSummary)
-	me.GET("/cpd/:id", s.getCPD)
-	me.PATCH("/cpd/:id", s.updateCPD)
-	me.DELETE("/cpd/:id", s.deleteCPD)
-	me.POST("/renewal", s.requestRenewal)
-	me.GET("/renewal", s.myRenewal)
-	me.GET("/cpd-audit", s.myCPDAudit)
-	me.POST("/cpd-audit/submit", s.submitCPDAudit)
-	me.GET("/cases", s.myCases)
-	me.GET("/checks", s.myChecks)
-	me.POST("/share-codes", s.createShareCode)
-	me.GET("/share-codes", s.listShareCodes)
-	me.DELETE("/share-codes/:id", s.revokeShareCode)
-
-	admin := v1.Group("", s.authenticate, s.require(register.RoleAdmin))
-	admin.POST("/users", s.createUser)
-	admin.GET("/users", s.listUsers)
-	admin.PATCH("/users/:id", s.updateUser)
-
-	// Organisations: an API key or an employer/agency user acts for its own
-	// organisation only (organisation.go).
-	v1.POST("/organisations", s.authenticate, s.require(register.RoleAdmin), s.createOrganisation)
-	orgAdmin := v1.Group("/organisations/:id", s.authenticateOrg, s.orgOrAdmin, s.OrganisationLimit())
-	orgAdmin.GET("", s.getOrganisation)
-	orgAdmin.POST("/api-keys", s.createAPIKey)
-	orgAdmin.GET("/api-keys", s.listAPIKeys)
-	orgAdmin.DELETE("/api-keys/:key", s.revokeAPIKey)
-	orgs := v1.Group("", s.authenticateOrg, s.orgOnly, s.OrganisationLimit())
+	// Organisations, under their own request budget (ratelimit.go).
+	orgs := v1.Group("", s.OrganisationLimit())
+	orgs.GET("/organisations/:id", s.getOrganisation)
+	orgs.POST("/organisations/:id/api-keys", s.createAPIKey)
+	orgs.GET("/organisations/:id/api-keys", s.listAPIKeys)
+	orgs.DELETE("/organisations/:id/api-keys/:key", s.revokeAPIKey)
 	orgs.POST("/engagements", s.createEngagement)
 	orgs.GET("/engagements", s.listEngagements)
 	orgs.GET("/engagements/:id", s.getEngagement)
@@ -194,9 +196,12 @@ func (s *Server) routes(e *gin.Engine) {
 	orgs.GET("/watchlist", s.listWatches)
 	orgs.PUT("/watchlist/:number", s.addWatch)
 	orgs.DELETE("/watchlist/:number", s.removeWatch)
-	e.GET("/.well-known/jwks.json", s.jwks)
-	v1.POST("/receipts/verify", s.PublicLimit(), s.verifyReceipt)
-	v1.GET("/shared/:code", s.PublicLimit(), s.shared)
+	orgs.GET("/events", s.listEvents)
+	orgs.POST("/webhooks", s.createWebhook)
+	orgs.GET("/webhooks", s.listWebhooks)
+	orgs.GET("/webhooks/:id", s.getWebhook)
+	orgs.DELETE("/webhooks/:id", s.deleteWebhook)
+	orgs.GET("/webhooks/:id/attempts", s.listWebhookAttempts)
 
 	s.webRoutes(e) // HTML pages (web.go)
 }
@@ -214,9 +219,11 @@ func (s *Server) logRequests(c *gin.Context) {
 	}
 	status := c.Writer.Status()
 	level := slog.LevelDebug
-	if status >= 500 {
+	switch {
+	case c.Request.Context().Err() != nil: // the client went away: nothing to act on
+	case status >= 500:
 		level = slog.LevelError
-	} else if status >= 400 {
+	case status >= 400:
 		level = slog.LevelInfo
 	}
 	s.Logger.LogAttrs(c.Request.Context(), level, "request",

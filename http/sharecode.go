@@ -51,6 +51,10 @@ func (s *Server) listShareCodes(c *gin.Context) {
 }
 
 func (s *Server) revokeShareCode(c *gin.Context) {
+	if err := noBody(c); err != nil {
+		s.Error(c, err)
+		return
+	}
 	id, err := me(c)
 	if err != nil {
 		s.Error(c, err)

@@ -47,13 +47,3 @@ func (s *Server) listWatches(c *gin.Context) {
 	}
 	c.JSON(http.StatusOK, gin.H{"items": ws})
 }
-
-// noBody refuses a body with any field: these routes take none, so a
-// client sending one is told rather than ignored.
-func noBody(c *gin.Context) error {
-	if c.Request.ContentLength == 0 {
-		return nil
-	}
-	var none struct{}
-	return decode(c, &none)
-}

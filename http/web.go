@@ -2,6 +2,7 @@ package http
 
 import (
 	"bytes"
+	"context"
 	"crypto/subtle"
 	"embed"
 	"html/template"
@@ -9,7 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -39,6 +39,9 @@ func parsePages() map[string]*template.Template {
 			return d.Start().Format("2 January 2006")
 		},
 		"fieldMessage": fieldMessage,
+		"checkMethod":  checkMethod,
+		"checkPurpose": checkPurpose,
+		"sameMinute":   func(a, b time.Time) bool { return a.Truncate(time.Minute).Equal(b.Truncate(time.Minute)) },
 		"words": func(s any) string {
 			w := strings.ReplaceAll(toString(s), "_", " ")
 			if w == "" {
@@ -76,6 +79,32 @@ func fieldMessage(field, reason string) string {
 	return reason
 }
 
+// checkMethod says in words how a record was checked.
+func checkMethod(m string) string {
+	switch m {
+	case "bulk_check":
+		return "Through the register's checking service"
+	case "share_code":
+		return "With a share code"
+	}
+	return m
+}
+
+// checkPurpose says in words why a record was checked.
+func checkPurpose(p register.CheckPurpose) string {
+	switch p {
+	case register.PurposePreEmployment:
+		return "Before employment"
+	case register.PurposePlacement:
+		return "Before a placement"
+	case register.PurposePeriodic:
+		return "Periodic check"
+	case "share_code":
+		return "To see the record you shared"
+	}
+	return string(p)
+}
+
 func toString(v any) string {
 	switch s := v.(type) {
 	case string:
@@ -111,7 +140,7 @@ type view struct {
 // webRoutes registers the HTML pages: public pages under the public rate
 // limit, the registrant's own pages behind a session cookie.
 func (s *Server) webRoutes(e *gin.Engine) {
-	s.webSessions = newWebSessions()
+	s.webSessions = newWebSessions(s.Sessions)
 	static, err := fs.Sub(webFiles, "static")
 	if err != nil {
 		panic(err)
@@ -120,7 +149,7 @@ func (s *Server) webRoutes(e *gin.Engine) {
 	// Browsers ask for an icon on every site; there is none, and a 404 would be logged.
 	e.GET("/favicon.ico", func(c *gin.Context) { c.Status(http.StatusNoContent) })
 
-	public := e.Group("", webHeaders, s.PublicLimit())
+	public := e.Group("", webHeaders, s.PageLimit())
 	public.GET("/", s.webSearch)
 	public.GET("/r/:number", s.webRecord)
 	public.GET("/r/:number/certificate", s.webCertificate)
@@ -128,7 +157,7 @@ func (s *Server) webRoutes(e *gin.Engine) {
 	public.GET("/sign-in", s.webSignInForm)
 	public.POST("/sign-in", s.webSignIn)
 
-	staff := e.Group("", webHeaders, s.PublicLimit(), s.webAuthenticate)
+	staff := e.Group("", webHeaders, s.PageLimit(), s.webAuthenticate)
 	staff.POST("/sign-out", s.webSignOut)
 	mine := staff.Group("/me", s.require(register.RoleRegistrant))
 	mine.GET("", s.webMe)
@@ -141,12 +170,58 @@ func (s *Server) webRoutes(e *gin.Engine) {
 
 // webHeaders sets the security headers every page carries.
 func webHeaders(c *gin.Context) {
-	h := c.Writer.Header()
+	setWebHeaders(c.Writer.Header())
+	c.Next()
+}
+
+func setWebHeaders(h http.Header) {
 	h.Set("Content-Security-Policy", contentSecurityPolicy)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("X-Frame-Options", "DENY")
-	c.Next()
+}
+
+// apiPrefixes are the paths machines call: an unknown path under them is
+// answered in JSON, like the rest of the API.
+var apiPrefixes = []string{"/v1/", "/.well-known/"}
+
+// apiPaths are the exact machine paths outside the prefixes.
+var apiPaths = map[string]bool{"/v1": true, "/healthz": true, "/readyz": true, "/openapi.yaml": true, "/.well-known": true}
+
+func isAPIPath(p string) bool {
+	if apiPaths[p] {
+		return true
+	}
+	for _, pre := range apiPrefixes {
+		if strings.HasPrefix(p, pre) {
+			return true
+		}
+	}
+	return false
+}
+
+// noRoute answers a path that matches no route: the API's JSON error for
+// machine paths, else a page that leads back to the search, since a person
+// with a browser followed a stale or mistyped link.
+func (s *Server) noRoute(c *gin.Context) {
+	if isAPIPath(c.Request.URL.Path) {
+		s.Error(c, register.Errorf(register.ENOTFOUND, "No such endpoint."))
+		return
+	}
+	setWebHeaders(c.Writer.Header())
+	s.webError(c, register.Errorf(register.ENOTFOUND, "There is no page at this address. Check the address, or search the register by name or register number."))
+}
+
+// noMethod answers a method a route does not take: JSON for the API, a
+// page for browsers.
+func (s *Server) noMethod(c *gin.Context) {
+	if isAPIPath(c.Request.URL.Path) {
+		c.AbortWithStatusJSON(http.StatusMethodNotAllowed, errorBody{Error: errorDetail{Code: "method_not_allowed", Message: "That method is not allowed here."}})
+		return
+	}
+	setWebHeaders(c.Writer.Header())
+	s.render(c, http.StatusMethodNotAllowed, "error", &view{Title: "This cannot be done here", Problem: "This page cannot do that. Go back and try again, or search the register."})
+	c.Abort()
 }
 
 // render writes a page. Pages are rendered to a buffer first, so that a
@@ -189,61 +264,72 @@ func (s *Server) webError(c *gin.Context, err error) {
 }
 
 const (
-	sessionCookie  = "register_session"
-	signInCookie   = "register_signin"
-	webSessionKey  = "web_session"
-	webSessionTTL  = 8 * time.Hour
-	maxWebSessions = 100_000
+	sessionCookie = "register_session"
+	signInCookie  = "register_signin"
+	webSessionKey = "web_session"
+	webSessionTTL = 8 * time.Hour
 )
 
-// webSession is a signed-in browser. Sessions live in memory, keyed by the
-// hash of the cookie value, so a leaked memory dump holds no usable cookie.
+// WebSessionStore keeps the signed-in browsers of the pages, by the hash
+// of the cookie value, so that a restart signs no one out. The server's
+// SessionService must implement it (register/sqlite's UserService does).
+type WebSessionStore interface {
+	// CreateWebSession stores a session; expired ones may be deleted.
+	CreateWebSession(ctx context.Context, tokenHash string, userID int64, csrf string, expires time.Time) error
+	// FindWebSession returns a live session; ENOTFOUND if unknown or expired.
+	FindWebSession(ctx context.Context, tokenHash string) (userID int64, csrf string, expires time.Time, err error)
+	// DeleteWebSession ends a session; unknown hashes are ignored.
+	DeleteWebSession(ctx context.Context, tokenHash string) error
+}
+
+// webSession is a signed-in browser.
 type webSession struct {
 	userID  int64
 	csrf    string
 	expires time.Time
 }
 
-type webSessions struct {
-	mu sync.Mutex
-	m  map[string]*webSession
-}
+// webSessions hands out and finds sessions. Only the SHA-256 hash of the
+// cookie value reaches the store, so a copy of the database holds no
+// usable cookie.
+type webSessions struct{ store WebSessionStore }
 
-func newWebSessions() *webSessions { return &webSessions{m: map[string]*webSession{}} }
+func newWebSessions(sessions register.SessionService) *webSessions {
+	store, ok := sessions.(WebSessionStore)
+	if !ok {
+		panic("http: Server.Sessions must also keep web sessions (WebSessionStore)")
+	}
+	return &webSessions{store: store}
+}
 
 // create stores a new session and returns its cookie value.
-func (w *webSessions) create(userID int64, now time.Time) string {
+func (w *webSessions) create(ctx context.Context, userID int64, now time.Time) (string, error) {
 	token, hash := auth.NewRefreshToken()
 	csrf, _ := auth.NewRefreshToken()
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if len(w.m) >= maxWebSessions {
-		for k, v := range w.m {
-			if !now.Before(v.expires) {
-				delete(w.m, k)
-			}
-		}
+	if err := w.store.CreateWebSession(ctx, hash, userID, csrf, now.Add(webSessionTTL)); err != nil {
+		return "", err
 	}
-	w.m[hash] = &webSession{userID: userID, csrf: csrf, expires: now.Add(webSessionTTL)}
-	return token
+	return token, nil
 }
 
-func (w *webSessions) find(token string, now time.Time) *webSession {
-	hash := auth.HashToken(token)
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	ws := w.m[hash]
-	if ws != nil && !now.Before(ws.expires) {
-		delete(w.m, hash)
-		return nil
+// find returns the live session of a cookie value, nil if there is none.
+func (w *webSessions) find(ctx context.Context, token string, now time.Time) (*webSession, error) {
+	id, csrf, expires, err := w.store.FindWebSession(ctx, auth.HashToken(token))
+	if register.ErrorCode(err) == register.ENOTFOUND {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
 	}
-	return ws
+	// The store refuses expired sessions by its own clock; the server's
+	// clock decides too, so both must agree that a session is live.
+	if !now.Before(expires) {
+		return nil, nil
+	}
+	return &webSession{userID: id, csrf: csrf, expires: expires}, nil
 }
 
-func (w *webSessions) delete(token string) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	delete(w.m, auth.HashToken(token))
+func (w *webSessions) delete(ctx context.Context, token string) error {
+	return w.store.DeleteWebSession(ctx, auth.HashToken(token))
 }
 
 // setCookie writes a cookie the pages' scripts (there are none) and other
@@ -259,7 +345,10 @@ func (s *Server) webAuthenticate(c *gin.Context) {
 	cookie, err := c.Cookie(sessionCookie)
 	var ws *webSession
 	if err == nil && cookie != "" {
-		ws = s.webSessions.find(cookie, s.Now())
+		if ws, err = s.webSessions.find(c.Request.Context(), cookie, s.Now()); err != nil {
+			s.webError(c, err)
+			return
+		}
 	}
 	if ws == nil {
 		c.Redirect(http.StatusSeeOther, "/sign-in")
@@ -268,7 +357,11 @@ func (s *Server) webAuthenticate(c *gin.Context) {
 	}
 	u, err := s.Users.FindUserByID(c.Request.Context(), ws.userID)
 	if register.ErrorCode(err) == register.ENOTFOUND || (err == nil && u.Disabled) {
-		s.webSessions.delete(cookie)
+		if err := s.webSessions.delete(c.Request.Context(), cookie); err != nil {
+			s.webError(c, err)
+			return
+		}
+		setCookie(c, sessionCookie, "", -1)
 		c.Redirect(http.StatusSeeOther, "/sign-in")
 		c.Abort()
 		return
@@ -359,8 +452,14 @@ func (s *Server) webSignIn(c *gin.Context) {
 		s.webError(c, err)
 		return
 	}
+	// The session is created by the user who signed in, from their address.
+	token, err := s.webSessions.create(register.NewContextWithActor(ctx, register.UserActor(u, c.ClientIP())), u.ID, s.Now())
+	if err != nil {
+		s.webError(c, err)
+		return
+	}
 	setCookie(c, signInCookie, "", -1)
-	setCookie(c, sessionCookie, s.webSessions.create(u.ID, s.Now()), int(webSessionTTL.Seconds()))
+	setCookie(c, sessionCookie, token, int(webSessionTTL.Seconds()))
 	c.Redirect(http.StatusSeeOther, "/me")
 }
 
@@ -385,6 +484,7 @@ func (s *Server) webLoginThrottled(c *gin.Context, email string) bool {
 			if err := s.Sessions.RecordLogin(c.Request.Context(), email, 0, false, c.ClientIP()); err != nil {
 				s.Logger.Error("audit throttled login", slog.String("request_id", requestID(c)), slog.Any("error", err))
 			}
+			retryAfter(c, lc.Reset)
 			s.webError(c, register.Errorf(register.ERATELIMIT, "Too many failed sign-in attempts. Wait a few minutes and try again."))
 			return true
 		}
@@ -394,7 +494,10 @@ func (s *Server) webLoginThrottled(c *gin.Context, email string) bool {
 
 func (s *Server) webSignOut(c *gin.Context) {
 	if cookie, err := c.Cookie(sessionCookie); err == nil {
-		s.webSessions.delete(cookie)
+		if err := s.webSessions.delete(c.Request.Context(), cookie); err != nil {
+			s.webError(c, err)
+			return
+		}
 	}
 	setCookie(c, sessionCookie, "", -1)
 	c.Redirect(http.StatusSeeOther, "/")

@@ -26,11 +26,14 @@ type webRecord struct {
 	// MayPractise is false for every status but registered with a role.
 	MayPractise bool
 	LiveURL     string
+	// answer is the stored answer the page was built from, kept so that a
+	// receipt signs exactly what the JSON API would serve.
+	answer *register.PublicAnswer
 }
 
 // decodeAnswer reads a stored public answer for a page.
 func decodeAnswer(a *register.PublicAnswer, now time.Time) (*webRecord, error) {
-	r := &webRecord{AsAt: a.AsAt, CheckedAt: now}
+	r := &webRecord{AsAt: a.AsAt, CheckedAt: now, answer: a}
 	if err := json.Unmarshal(a.Body, &r.PublicRecord); err != nil {
 		return nil, err
 	}
@@ -166,7 +169,15 @@ func (s *Server) webRecord(c *gin.Context) {
 		Data: recordData{webRecord: r, At: field}})
 }
 
-// webCertificate is a printable record with a QR code to the live record.
+type certificateData struct {
+	*webRecord
+	// Receipt is the compact JWS the API gives for ?receipt=true: the
+	// register's signature over this check.
+	Receipt string
+}
+
+// webCertificate is a printable record with a QR code to the live record
+// and the signed receipt of the check it shows.
 func (s *Server) webCertificate(c *gin.Context) {
 	n, ok := s.publicNumber(c)
 	if !ok {
@@ -176,7 +187,17 @@ func (s *Server) webCertificate(c *gin.Context) {
 	if !ok {
 		return
 	}
-	s.render(c, http.StatusOK, "certificate", &view{Title: "Certificate of registration: " + r.GivenNames + " " + r.FamilyName + " (" + r.Number + ")", Data: r})
+	// The receipt is signed over the API's answer for the same check (same
+	// body, same checked_at), as GET /v1/public/registrants/{number}?receipt=true
+	// signs it, so it verifies with POST /v1/receipts/verify and the JWKS.
+	body := r.answer.AppendJSON(make([]byte, 0, len(r.answer.Body)+80), r.CheckedAt)
+	receipt, err := s.Receipts.Sign(n, publicChecker, r.CheckedAt, body)
+	if err != nil {
+		s.webError(c, err)
+		return
+	}
+	s.render(c, http.StatusOK, "certificate", &view{Title: "Certificate of registration: " + r.GivenNames + " " + r.FamilyName + " (" + r.Number + ")",
+		Data: certificateData{webRecord: r, Receipt: receipt}})
 }
 
 // webQR is the QR code of the live record's address.

@@ -23,6 +23,9 @@ type meData struct {
 	Activities     []*register.CPDActivity
 	Renewal        *register.Renewal
 	Saved          string
+	// Checks are who checked the registrant's record, newest first.
+	Checks    []*register.Verification
+	MaxChecks int
 }
 
 // ownNumber finds the signed-in registrant's register number.
@@ -54,7 +57,7 @@ func (s *Server) renderMe(c *gin.Context, status int, problem string) {
 		s.webError(c, err)
 		return
 	}
-	d := &meData{Saved: c.Query("saved")}
+	d := &meData{Saved: c.Query("saved"), MaxChecks: register.MaxVerifications}
 	if a, err := s.Public.PublicRecord(ctx, n, nil); err == nil {
 		if d.Record, err = decodeAnswer(a, s.Now()); err != nil {
 			s.webError(c, err)
@@ -78,6 +81,12 @@ func (s *Server) renderMe(c *gin.Context, status int, problem string) {
 		return
 	}
 	if d.Renewal, err = s.Renewals.LatestRenewal(ctx, id); err != nil && register.ErrorCode(err) != register.ENOTFOUND {
+		s.webError(c, err)
+		return
+	}
+	// The same list as GET /v1/me/checks: only the checker's name, the
+	// channel, the purpose and the instants, nothing else of the checker.
+	if d.Checks, err = s.Checks.FindVerifications(ctx, id); err != nil {
 		s.webError(c, err)
 		return
 	}

@@ -2,19 +2,24 @@ package http_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"image/png"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/probation-register/register/auth"
 	registerhttp "github.com/probation-register/register/http"
 	"github.com/probation-register/register/register"
+	"github.com/probation-register/register/register/sqlite"
 )
 
 // Private markers: seeded into the private fields of one practitioner and
@@ -314,6 +319,22 @@ func TestWebNoPrivateFieldOnPublicPages(t *testing.T) {
 			}
 		})
 	}
+	t.Run("CertificateReceiptHoldsNoPrivateField", func(t *testing.T) {
+		// The receipt is base64url: a scan of the page text cannot see into it.
+		payload := verifyOffline(t, e, pageReceipt(t, b.Get("/r/"+n+"/certificate")))
+		j, err := json.Marshal(payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range private {
+			if strings.Contains(string(j), m) {
+				t.Fatalf("the certificate's receipt holds private %q", m)
+			}
+		}
+		if !strings.Contains(string(j), "Okonkwo") {
+			t.Fatalf("receipt payload lacks the record: %s", j)
+		}
+	})
 	t.Run("SearchShowsTheRecord", func(t *testing.T) {
 		b.Get("/?q=okonkwo").Want(t, 200, "Okonkwo, Adaeze") // so the scan above looked at a real hit
 	})
@@ -519,8 +540,17 @@ func TestWebRateLimits(t *testing.T) {
 		b.Get("/").Want(t, 200)
 		b.Get("/r/"+n).Want(t, 200)
 		e.Must(200, "GET", "/v1/public/registrants/"+n, "", nil)
-		if p := b.Get("/r/" + n + "/certificate"); p.Status != 429 {
-			t.Fatalf("fourth request: status %d, want 429", p.Status)
+		p := b.Get("/r/" + n + "/certificate")
+		p.Want(t, 429, "<title>Too many requests</title>", "You have made too many requests. Wait", `<a href="/">Check the register</a>`)
+		wantWebBasics(t, p)
+		if ra, err := strconv.Atoi(p.Header.Get("Retry-After")); err != nil || ra < 1 || ra > 3600 {
+			t.Fatalf("Retry-After %q", p.Header.Get("Retry-After"))
+		}
+		// The API, sharing the budget, still answers in JSON.
+		r := e.Do("GET", "/v1/public/registrants/"+n, "", nil)
+		r.WantError(t, 429, register.ERATELIMIT)
+		if r.Header.Get("Retry-After") == "" {
+			t.Fatal("API 429 without Retry-After")
 		}
 	})
 	t.Run("FailedSignInsThrottled", func(t *testing.T) {
@@ -531,7 +561,12 @@ func TestWebRateLimits(t *testing.T) {
 			b.Post("/sign-in", url.Values{"email": {"registrar@example.org"}, "password": {"wrong"}, "csrf": {tok}}).Want(t, 401)
 		}
 		tok := b.Get("/sign-in").CSRF(t)
-		b.Post("/sign-in", url.Values{"email": {"registrar@example.org"}, "password": {Password}, "csrf": {tok}}).Want(t, 429, "Too many failed sign-in attempts")
+		p := b.Post("/sign-in", url.Values{"email": {"registrar@example.org"}, "password": {Password}, "csrf": {tok}})
+		p.Want(t, 429, "Too many failed sign-in attempts")
+		wantWebBasics(t, p)
+		if ra, err := strconv.Atoi(p.Header.Get("Retry-After")); err != nil || ra < 1 {
+			t.Fatalf("Retry-After %q", p.Header.Get("Retry-After"))
+		}
 	})
 }
 
@@ -557,6 +592,308 @@ func BenchmarkWebSearch(b *testing.B) {
 	i := 0
 	for b.Loop() {
 		serve(b, h, "/?q="+prefixes[i%len(prefixes)])
+		i++
+	}
+}
+
+var receiptText = regexp.MustCompile(`<pre class="receipt-text" id="receipt">([A-Za-z0-9_.-]+)</pre>`)
+
+// pageReceipt is the signed receipt shown on a certificate page.
+func pageReceipt(t *testing.T, p *Page) string {
+	t.Helper()
+	m := receiptText.FindStringSubmatch(p.Body)
+	if m == nil || strings.Count(m[1], ".") != 2 {
+		t.Fatalf("no compact JWS receipt on the page: %s", p.Body)
+	}
+	return m[1]
+}
+
+func TestWebCertificateReceipt(t *testing.T) {
+	e := newEnv(t)
+	reg, _ := e.User("registrar@example.org", register.RoleRegistrar)
+	n := e.Practitioner(reg, "Fairweather", "Imogen", 5, "2027-03-01")
+	other := e.Practitioner(reg, "Lowe", "Sam", 3, "2027-03-01")
+	b := e.Browser()
+	p := b.Get("/r/" + n + "/certificate")
+	p.Want(t, 200, "Signed receipt of this check", "/.well-known/jwks.json", "POST /v1/receipts/verify")
+	wantWebBasics(t, p)
+	receipt := pageReceipt(t, p)
+
+	t.Run("VerifiesWithTheRegister", func(t *testing.T) {
+		v := e.Must(200, "POST", "/v1/receipts/verify", "", map[string]any{"receipt": receipt})
+		pl, _ := v["payload"].(map[string]any)
+		if v["valid"] != true || pl["sub"] != n || pl["checker"] != "public" || pl["checked_at"] != "2026-03-02T10:00:00Z" {
+			t.Fatalf("verify: %v", v)
+		}
+		if res := pl["result"].(map[string]any); res["register_number"] != n || res["status"] != "registered" || res["family_name"] != "Fairweather" {
+			t.Fatalf("receipt result %v", res)
+		}
+	})
+	t.Run("VerifiesOfflineWithThePublishedKey", func(t *testing.T) {
+		if off := verifyOffline(t, e, receipt); off["sub"] != n || off["iss"] != "national-probation-register" {
+			t.Fatalf("offline payload %v", off)
+		}
+	})
+	t.Run("SignsWhatTheAPISigns", func(t *testing.T) {
+		api := e.Must(200, "GET", "/v1/public/registrants/"+n+"?receipt=true", "", nil)
+		fromAPI := verifyOffline(t, e, api["receipt"].(string))["result"]
+		fromPage := verifyOffline(t, e, receipt)["result"]
+		if !reflect.DeepEqual(fromAPI, fromPage) {
+			t.Fatalf("page receipt result %v, API receipt result %v", fromPage, fromAPI)
+		}
+	})
+	t.Run("EachRecordItsOwn", func(t *testing.T) {
+		r := pageReceipt(t, b.Get("/r/"+other+"/certificate"))
+		if r == receipt || verifyOffline(t, e, r)["sub"] != other {
+			t.Fatalf("receipt for %s does not name it", other)
+		}
+	})
+	t.Run("AlteredReceiptRefused", func(t *testing.T) {
+		parts := strings.Split(receipt, ".")
+		forged := parts[0] + "." + strings.Replace(parts[1], parts[1][10:11], "x", 1) + "." + parts[2]
+		if forged == receipt {
+			forged = parts[0] + "." + parts[1] + "A." + parts[2]
+		}
+		if v := e.Must(200, "POST", "/v1/receipts/verify", "", map[string]any{"receipt": forged}); v["valid"] != false {
+			t.Fatalf("an altered receipt verified: %v", v)
+		}
+	})
+}
+
+func TestWebWhoCheckedMe(t *testing.T) {
+	e := newEnv(t)
+	admin := e.Token(register.RoleAdmin)
+	reg, _ := e.User("registrar@example.org", register.RoleRegistrar)
+	orgID, key := e.Org(admin, "Temps Ltd", "agency")
+	id, err := strconv.ParseInt(orgID, 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	staffEmail := "coordinator.zq@temps.example"
+	n, _ := privatePractitioner(e, reg)
+	other := e.Practitioner(reg, "Nowak", "Piotr", 3, "2027-03-01")
+	staffMember(e, reg, "Unchecked", "Person", "2027-03-01")
+	b := e.Browser()
+	b.SignIn(t, markerEmail)
+
+	t.Run("NoChecksYet", func(t *testing.T) {
+		b.Get("/me").Want(t, 200, "Who checked your record", "No one has checked your record yet.")
+	})
+
+	e.Must(200, "GET", "/v1/public/registrants/"+n, "", nil) // anonymous: not recorded
+	e.Must(200, "POST", "/v1/checks", key, map[string]any{"purpose": "pre_employment", "items": []any{
+		map[string]any{"register_number": n, "family_name": "Okonkwo", "date_of_birth": markerDOB},
+		map[string]any{"register_number": other},
+	}})
+	e.Advance(90 * time.Minute)
+	orgUser := e.OrgUser(staffEmail, register.RoleAgency, id) // an agency's own user, signed in after the first check
+	e.Must(200, "POST", "/v1/checks", orgUser, map[string]any{"purpose": "placement", "at": "2026-03-01T09:00:00Z", "items": []any{
+		map[string]any{"register_number": n},
+	}})
+
+	p := b.Get("/me")
+	t.Run("Listed", func(t *testing.T) {
+		p.Want(t, 200, "Who checked your record", "Temps Ltd", "Before employment", "Before a placement",
+			"Through the register&#39;s checking service", "2 March 2026 at 10:00 UTC", "2 March 2026 at 11:30 UTC",
+			"record as at 1 March 2026 at 09:00 UTC")
+		wantWebBasics(t, p)
+		if got := strings.Count(p.Body, "<td>Temps Ltd</td>"); got != 2 {
+			t.Fatalf("%d checks listed, want 2", got)
+		}
+		// Newest first, as in GET /v1/me/checks.
+		if strings.Index(p.Body, "Before a placement") > strings.Index(p.Body, "Before employment") {
+			t.Fatal("checks are not listed newest first")
+		}
+	})
+	t.Run("NothingOfTheCheckerLeaks", func(t *testing.T) {
+		for _, s := range []string{key, staffEmail, "coordinator", other, "Nowak", "identity", "organisation:" + orgID, `/organisations/`} {
+			if strings.Contains(p.Body, s) {
+				t.Fatalf("/me shows %q of the checker", s)
+			}
+		}
+		if len(key) > 12 && strings.Contains(p.Body, key[:12]) {
+			t.Fatal("/me shows the start of the checker's API key")
+		}
+	})
+	t.Run("OnlyOwnChecks", func(t *testing.T) {
+		ob := e.Browser()
+		ob.SignIn(t, "person.unchecked@example.org")
+		op := ob.Get("/me")
+		op.Want(t, 200, "No one has checked your record yet.")
+		if strings.Contains(op.Body, "Temps Ltd") {
+			t.Fatal("another registrant's checks are shown")
+		}
+	})
+}
+
+func TestWebNotFound(t *testing.T) {
+	e := newEnv(t)
+	b := e.Browser()
+	for _, path := range []string{"/nope", "/r/PR1/extra", "/me/nope", "/r", "/static-ish", "/openapi.yaml/more"} {
+		t.Run("Page"+path, func(t *testing.T) {
+			p := b.Get(path)
+			p.Want(t, 404, "<title>Page not found</title>", "There is no page at this address", `<a href="/">Check the register</a>`)
+			wantWebBasics(t, p)
+		})
+	}
+	for _, path := range []string{"/v1/nope", "/v1", "/v1/public/registrants", "/.well-known/nope"} {
+		t.Run("API"+path, func(t *testing.T) {
+			d := e.Do("GET", path, "", nil).WantError(t, 404, register.ENOTFOUND)
+			if d["message"] != "No such endpoint." {
+				t.Fatalf("message %v", d["message"])
+			}
+		})
+	}
+	t.Run("WrongMethodOnAPage", func(t *testing.T) {
+		r := e.Do("DELETE", "/r/PR1234566", "", nil)
+		if r.Status != 405 || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/html") || !strings.Contains(string(r.Body), "This cannot be done here") {
+			t.Fatalf("DELETE on a page: %d %q %s", r.Status, r.Header.Get("Content-Type"), r.Body)
+		}
+		r = e.Do("DELETE", "/v1/public/registrants/PR1234566", "", nil)
+		if r.Status != 405 || !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+			t.Fatalf("DELETE on the API: %d %q %s", r.Status, r.Header.Get("Content-Type"), r.Body)
+		}
+	})
+	t.Run("KnownMachinePathsStillJSON", func(t *testing.T) {
+		for _, path := range []string{"/healthz", "/.well-known/jwks.json"} {
+			if r := e.Do("GET", path, "", nil); r.Status != 200 || !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+				t.Fatalf("%s: status %d, type %q", path, r.Status, r.Header.Get("Content-Type"))
+			}
+		}
+	})
+}
+
+// restart stops the server and the store, then serves a new Server over a
+// new handle on the same database file, as a restarted process would.
+func (e *env) restart() {
+	e.t.Helper()
+	old := e.Server
+	e.HTTP.Close()
+	if err := e.DB.Close(); err != nil {
+		e.t.Fatal(err)
+	}
+	e.DB = sqlite.NewDB(e.DB.Path)
+	e.DB.Now = e.Now
+	if err := e.DB.Open(); err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { e.DB.Close() })
+	users := sqlite.NewUserService(e.DB)
+	renewals := sqlite.NewRenewalService(e.DB, register.DefaultRequirement)
+	orgs := sqlite.NewOrganisationService(e.DB)
+	e.Server = &registerhttp.Server{
+		Logger: old.Logger, Now: e.Now,
+		Registrants: sqlite.NewRegistrantService(e.DB), Public: sqlite.NewPublicService(e.DB),
+		Users: users, Sessions: users, CPD: sqlite.NewCPDService(e.DB, register.DefaultRequirement),
+		Renewals: renewals, CPDAudits: renewals, Checks: orgs, Organisations: orgs, Receipts: old.Receipts,
+		Passwords: old.Passwords, Tokens: old.Tokens, RefreshTTL: old.RefreshTTL, Ready: e.DB.Ready, OpenAPI: old.OpenAPI,
+	}
+	e.HTTP = httptest.NewServer(e.Server.Handler())
+	e.t.Cleanup(e.HTTP.Close)
+}
+
+// sessionHash is the stored form of the browser's session cookie.
+func (b *browser) sessionHash(t *testing.T) string {
+	t.Helper()
+	u, err := url.Parse(b.e.HTTP.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range b.client.Jar.Cookies(u) {
+		if c.Name == "register_session" {
+			return auth.HashToken(c.Value)
+		}
+	}
+	t.Fatal("no session cookie")
+	return ""
+}
+
+func TestWebSessionsStored(t *testing.T) {
+	e := newEnv(t)
+	reg, _ := e.User("registrar@example.org", register.RoleRegistrar)
+	n, _ := privatePractitioner(e, reg)
+	b := e.Browser()
+	b.SignIn(t, markerEmail)
+	csrf := b.Get("/me").CSRF(t)
+	rows := func(hash string) int {
+		t.Helper()
+		var c int
+		if err := e.DB.Reader().QueryRow(`SELECT COUNT(*) FROM web_sessions WHERE token_hash = ?`, hash).Scan(&c); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+
+	t.Run("OnlyTheHashIsStored", func(t *testing.T) {
+		hash := b.sessionHash(t)
+		if rows(hash) != 1 {
+			t.Fatal("the session is not stored by the hash of its cookie")
+		}
+		var leaked int
+		if err := e.DB.Reader().QueryRow(`SELECT COUNT(*) FROM web_sessions WHERE token_hash LIKE 'rt_%' OR csrf = token_hash`).Scan(&leaked); err != nil {
+			t.Fatal(err)
+		}
+		if leaked != 0 {
+			t.Fatal("a cookie value is stored as it is")
+		}
+	})
+	t.Run("CreatedByTheUserAndAudited", func(t *testing.T) {
+		u, _, err := e.Server.Users.FindUserByEmail(t.Context(), markerEmail)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var found bool
+		for _, a := range e.AuditSince(0) {
+			if a.Action == "web_session.create" {
+				found = a.Actor == "user:"+jsonID(u.ID) && a.EntityID == b.sessionHash(t)[:12]
+			}
+		}
+		if !found {
+			t.Fatal("no web_session.create audit entry by the signed-in user")
+		}
+	})
+	t.Run("SurvivesRestart", func(t *testing.T) {
+		e.restart()
+		p := b.Get("/me")
+		p.Want(t, 200, "Your registration", n)
+		if got := p.CSRF(t); got != csrf {
+			t.Fatalf("CSRF token %q after restart, want %q", got, csrf)
+		}
+		b.Post("/me/cpd", url.Values{"csrf": {csrf}, "date": {"2026-03-02"}, "title": {"Case review after restart"},
+			"category": {"self_directed"}, "hours": {"1"}}).Redirect(t, "/me?saved=1#cpd")
+	})
+	t.Run("ExpiredRefused", func(t *testing.T) {
+		other := e.Browser()
+		other.SignIn(t, markerEmail)
+		e.Advance(webSessionHours * time.Hour)
+		defer e.Advance(-webSessionHours * time.Hour)
+		other.Get("/me").Redirect(t, "/sign-in")
+		if rows(other.sessionHash(t)) != 1 {
+			t.Fatal("reading an expired session deleted it; only a write should")
+		}
+	})
+	t.Run("SignOutDeletesTheRow", func(t *testing.T) {
+		hash := b.sessionHash(t)
+		b.Post("/sign-out", url.Values{"csrf": {csrf}}).Redirect(t, "/")
+		if rows(hash) != 0 {
+			t.Fatal("the session row outlived sign-out")
+		}
+		b.Get("/me").Redirect(t, "/sign-in")
+	})
+}
+
+// webSessionHours is how long a page session lasts.
+const webSessionHours = 8
+
+// The certificate signs a receipt on every view; this measures that cost
+// beside the record page's.
+func BenchmarkWebCertificate(b *testing.B) {
+	e, numbers := benchEnv(b)
+	h := e.Server.Handler()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		serve(b, h, "/r/"+numbers[i%len(numbers)]+"/certificate")
 		i++
 	}
 }

@@ -638,6 +638,25 @@ func (d *Decision) CheckInterimLimit(now, firstInterim time.Time) error {
 	return nil
 }
 
+// CheckMake decides whether a proposal may become the panel's decision at
+// its deciding vote, at now: the record and the calendar may have moved
+// since it was proposed. It applies CheckDecision again (for a
+// restoration: the removal still in force and at least RestorationYears
+// old) and, for a restoration, asks again that its registered_until be
+// after the deciding day, as it had to be after the day of the proposal:
+// restoring into a registration year that has already ended would put the
+// registrant straight back off the register as lapsed. ECONFLICT.
+func (c *Case) CheckMake(d *Decision, rec *Record, now time.Time) error {
+	if err := c.CheckDecision(d.Kind, rec, now); err != nil {
+		return err
+	}
+	if d.Kind == DecisionRestoration && !d.RegisteredUntil.After(DateOf(now)) {
+		return Errorf(ECONFLICT, "Decision %d would restore %s only until %s, which is no longer after today: vote disagree to close it and propose the restoration again with a later registered_until.",
+			d.ID, rec.Registrant.Number, d.RegisteredUntil)
+	}
+	return nil
+}
+
 // CaseFilter selects cases to list.
 type CaseFilter struct {
 	Number string // register number

@@ -21,6 +21,7 @@ func TestImportDirection(t *testing.T) {
 		"auth":            {module + "/http", module + "/register/sqlite", module + "/cmd"},
 		"http":            {module + "/register/sqlite", module + "/cmd"},
 		"migrations":      {module + "/"},
+		"webhook":         {module + "/http", module + "/register/sqlite", module + "/auth", module + "/cmd"},
 	}
 	for dir, bad := range forbidden {
 		files, _ := filepath.Glob(filepath.Join("..", dir, "*.go"))

@@ -25,6 +25,7 @@ import (
 	registerhttp "github.com/probation-register/register/http"
 	"github.com/probation-register/register/register"
 	"github.com/probation-register/register/register/sqlite"
+	"github.com/probation-register/register/webhook"
 )
 
 func main() {
@@ -82,35 +83,39 @@ func (m *Main) Open() error {
 	users := sqlite.NewUserService(m.DB)
 	renewals := sqlite.NewRenewalService(m.DB, m.Config.CPD.Requirement())
 	orgs := sqlite.NewOrganisationService(m.DB)
+	events := sqlite.NewEventService(m.DB)
 	m.Server = &registerhttp.Server{
-		Logger:         m.Logger,
-		Now:            m.Now,
-		Registrants:    sqlite.NewRegistrantService(m.DB),
-		Registrations:  sqlite.NewRegistrationService(m.DB),
-		Public:         sqlite.NewPublicService(m.DB),
-		Users:          users,
-		Sessions:       users,
-		Accounts:       sqlite.NewAccountService(m.DB),
-		CPD:            sqlite.NewCPDService(m.DB, m.Config.CPD.Requirement()),
-		Renewals:       renewals,
-		CPDAudits:      renewals,
-		Cases:          sqlite.NewCaseService(m.DB),
-		Referrals:      sqlite.NewCaseService(m.DB),
-		ShareCodes:     sqlite.NewShareCodeService(m.DB, m.Config.CPD.Requirement()),
-		Organisations:  orgs,
-		Engagements:    orgs,
-		Checks:         orgs,
-		Watches:        orgs,
-		Receipts:       auth.NewReceipts(keys, m.Config.Auth.Issuer),
-		Passwords:      m.Passwords,
-		Tokens:         auth.NewTokens(keys, m.Config.Auth.Issuer, m.Config.Auth.AccessTTL, m.Now),
-		RefreshTTL:     m.Config.Auth.RefreshTTL,
-		Ready:          m.DB.Ready,
-		OpenAPI:        docs.OpenAPI,
-		TrustedProxies: m.Config.HTTP.TrustedProxies,
-		PublicURL:      m.Config.HTTP.PublicURL,
-		Limits:         m.Config.Limits.RateLimits(),
-		Idempotency:    m.DB,
+		Logger:          m.Logger,
+		Now:             m.Now,
+		Registrants:     sqlite.NewRegistrantService(m.DB),
+		Registrations:   sqlite.NewRegistrationService(m.DB),
+		Public:          sqlite.NewPublicService(m.DB),
+		Users:           users,
+		Sessions:        users,
+		Accounts:        sqlite.NewAccountService(m.DB),
+		CPD:             sqlite.NewCPDService(m.DB, m.Config.CPD.Requirement()),
+		Renewals:        renewals,
+		CPDAudits:       renewals,
+		Cases:           sqlite.NewCaseService(m.DB),
+		Referrals:       sqlite.NewCaseService(m.DB),
+		ShareCodes:      sqlite.NewShareCodeService(m.DB, m.Config.CPD.Requirement()),
+		Organisations:   orgs,
+		Engagements:     orgs,
+		Checks:          orgs,
+		Watches:         orgs,
+		Events:          events,
+		Webhooks:        events,
+		WebhookInsecure: m.Config.Webhooks.AllowInsecure,
+		Receipts:        auth.NewReceipts(keys, m.Config.Auth.Issuer),
+		Passwords:       m.Passwords,
+		Tokens:          auth.NewTokens(keys, m.Config.Auth.Issuer, m.Config.Auth.AccessTTL, m.Now),
+		RefreshTTL:      m.Config.Auth.RefreshTTL,
+		Ready:           m.DB.Ready,
+		OpenAPI:         docs.OpenAPI,
+		TrustedProxies:  m.Config.HTTP.TrustedProxies,
+		PublicURL:       m.Config.HTTP.PublicURL,
+		Limits:          m.Config.Limits.RateLimits(),
+		Idempotency:     m.DB,
 	}
 	return nil
 }
@@ -138,16 +143,32 @@ func (m *Main) Run(ctx context.Context) error {
 	return nil
 }
 
-// startJobs refreshes stored answers whose time-driven change has come. No
-// answer depends on it: reads past changes_at derive the answer themselves.
+// startJobs refreshes stored answers whose time-driven change has come
+// (recording the change in the feeds of the organisations watching), signs
+// audit checkpoints and delivers webhooks. No answer depends on them: reads
+// past changes_at derive the answer themselves.
 func (m *Main) startJobs() {
 	ctx, cancel := context.WithCancel(context.Background())
 	m.stopJobs, m.jobsDone = cancel, make(chan struct{})
 	regs := sqlite.NewRegistrationService(m.DB)
 	audit := sqlite.NewAuditService(m.DB)
 	audit.Keys = m.Keys
+	hooks := &webhook.Dispatcher{
+		Store:    sqlite.NewEventService(m.DB),
+		Logger:   m.Logger,
+		Now:      m.DB.Now,
+		Client:   webhook.NewClient(m.Config.Webhooks.AllowInsecure),
+		RetryFor: m.Config.Webhooks.RetryFor,
+		Workers:  m.Config.Webhooks.Workers,
+	}
+	hooksDone := make(chan struct{})
+	go func() {
+		defer close(hooksDone)
+		hooks.Run(ctx, 2*time.Second)
+	}()
 	go func() {
 		defer close(m.jobsDone)
+		defer func() { <-hooksDone }()
 		t := time.NewTicker(time.Minute)
 		defer t.Stop()
 		for {
@@ -201,23 +222,59 @@ func (m *Main) Close() error {
 }
 
 // loadConfig fills cfg from defaults < register.yaml < REGISTER_* < flags.
-func loadConfig(v *viper.Viper) (Config, error) {
+// flags maps each key to the flag bound to it, to say where a bad value
+// came from. A key the register does not know, in the file, and a value
+// of the wrong kind or out of range, wherever it was set, fail with a
+// message naming the key in dotted form.
+func loadConfig(v *viper.Viper, flags map[string]boundFlag) (Config, error) {
 	cfg := DefaultConfig()
-	if path := v.GetString("config"); path != "" {
-		v.SetConfigFile(path)
+	file := v.GetString("config")
+	if file == "" {
+		if _, err := os.Stat("register.yaml"); err == nil {
+			file = "register.yaml"
+		}
+	}
+	var inFile *viper.Viper // the file alone, to tell what it sets
+	if file != "" {
+		inFile = viper.New()
+		inFile.SetConfigFile(file)
+		if err := inFile.ReadInConfig(); err != nil {
+			return cfg, fmt.Errorf("config file: %w", err)
+		}
+		if err := checkFileKeys(inFile, file); err != nil {
+			return cfg, err
+		}
+		v.SetConfigFile(file)
 		if err := v.ReadInConfig(); err != nil {
 			return cfg, fmt.Errorf("config file: %w", err)
 		}
-	} else if _, err := os.Stat("register.yaml"); err == nil {
-		v.SetConfigFile("register.yaml")
-		if err := v.ReadInConfig(); err != nil {
-			return cfg, fmt.Errorf("config file: %w", err)
+	}
+	// source says where a key's value came from, in viper's order.
+	source := func(key string) string {
+		if f, ok := flags[key]; ok && f.changed() {
+			return "from --" + f.name
 		}
+		name := "REGISTER_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+		if os.Getenv(name) != "" {
+			return "from " + name
+		}
+		if inFile != nil && inFile.IsSet(key) {
+			return "in " + file
+		}
+		return ""
+	}
+	if err := checkTypes(v, source); err != nil {
+		return cfg, err
 	}
 	if err := v.UnmarshalExact(&cfg); err != nil {
 		return cfg, fmt.Errorf("config: %w", err)
 	}
-	return cfg, cfg.Validate()
+	var errs []error
+	for _, e := range cfg.problems() {
+		e.Source = source(e.Key)
+		errs = append(errs, e)
+	}
+	return cfg, errors.Join(errs...)
 }
 
 func newViper() *viper.Viper {
@@ -225,22 +282,7 @@ func newViper() *viper.Viper {
 	v.SetEnvPrefix("REGISTER")
 	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
 	v.AutomaticEnv()
-	d := DefaultConfig()
-	// Every key needs a default for the environment to reach Unmarshal.
-	v.SetDefault("data_dir", d.DataDir)
-	v.SetDefault("http.addr", d.HTTP.Addr)
-	v.SetDefault("http.trusted_proxies", d.HTTP.TrustedProxies)
-	v.SetDefault("http.public_url", d.HTTP.PublicURL)
-	v.SetDefault("auth.access_ttl", d.Auth.AccessTTL)
-	v.SetDefault("auth.refresh_ttl", d.Auth.RefreshTTL)
-	v.SetDefault("auth.issuer", d.Auth.Issuer)
-	v.SetDefault("log.level", d.Log.Level)
-	v.SetDefault("log.format", d.Log.Format)
-	v.SetDefault("cpd.required_hours", d.CPD.RequiredHours)
-	v.SetDefault("cpd.required_participatory_hours", d.CPD.RequiredParticipatoryHours)
-	v.SetDefault("limits.public", d.Limits.Public)
-	v.SetDefault("limits.organisation", d.Limits.Organisation)
-	v.SetDefault("limits.login_failures", d.Limits.LoginFailures)
+	setDefaults(v)
 	return v
 }
 
@@ -259,11 +301,33 @@ type env struct {
 	in       io.Reader
 	out, err io.Writer
 	v        *viper.Viper
+	// flags are the flags bound to config keys, by key.
+	flags map[string]boundFlag
+}
+
+// boundFlag is a command-line flag that sets a config key.
+type boundFlag struct {
+	name    string
+	changed func() bool
+}
+
+// bindFlag makes the command's flag name the highest-precedence source of
+// a config key.
+func (e *env) bindFlag(key string, cmd *cobra.Command, name string, persistent bool) {
+	fs := cmd.Flags()
+	if persistent {
+		fs = cmd.PersistentFlags()
+	}
+	if e.flags == nil {
+		e.flags = map[string]boundFlag{}
+	}
+	e.flags[key] = boundFlag{name: name, changed: func() bool { return fs.Changed(name) }}
+	_ = e.v.BindPFlag(key, fs.Lookup(name))
 }
 
 // main opens a configured Main for a command.
 func (e *env) main() (*Main, error) {
-	cfg, err := loadConfig(e.v)
+	cfg, err := loadConfig(e.v, e.flags)
 	if err != nil {
 		return nil, err
 	}
@@ -292,8 +356,8 @@ func newRootCmd(in io.Reader, out, errOut io.Writer) *cobra.Command {
 	pf := root.PersistentFlags()
 	pf.String("config", "", "config file (default ./register.yaml if present)")
 	pf.String("data-dir", "", "data folder (default ./data)")
-	_ = e.v.BindPFlag("config", pf.Lookup("config"))
-	_ = e.v.BindPFlag("data_dir", pf.Lookup("data-dir"))
+	e.bindFlag("config", root, "config", true)
+	e.bindFlag("data_dir", root, "data-dir", true)
 	root.AddCommand(newServeCmd(e), newMigrateCmd(e), newUserCmd(e), newAuditCmd(e), newImportCmd(e), newDemoCmd(e), newBackupCmd(e))
 	root.AddCommand(newCasesCmd(e))
 	return root
@@ -311,7 +375,7 @@ func newServeCmd(e *env) *cobra.Command {
 			}
 			defer m.Close()
 			if demo {
-				if err := seedDemo(cmd.Context(), m, e.out); err != nil {
+				if err := serveDemo(cmd.Context(), m, e.out); err != nil {
 					return err
 				}
 			}
@@ -326,7 +390,7 @@ func newServeCmd(e *env) *cobra.Command {
 		},
 	}
 	cmd.Flags().String("http-addr", "", "listen address (default 127.0.0.1:8080)")
-	_ = e.v.BindPFlag("http.addr", cmd.Flags().Lookup("http-addr"))
+	e.bindFlag("http.addr", cmd, "http-addr", false)
 	cmd.Flags().BoolVar(&demo, "demo", false, "fill an empty register with synthetic demo data and print demo credentials")
 	return cmd
 }
@@ -400,9 +464,16 @@ func addUser(ctx context.Context, m *Main, out io.Writer, u *register.User, pass
 	}
 	ctx = register.NewContextWithActor(ctx, register.CLIActor)
 	if err := sqlite.NewUserService(m.DB).CreateUser(ctx, u, hash); err != nil {
+		if register.ErrorFields(err)["organisation_id"] != "" {
+			return fmt.Errorf("--org %d: there is no organisation with that id", u.OrganisationID)
+		}
 		return errors.New(register.ErrorMessage(err))
 	}
-	_, err = fmt.Fprintf(out, "{\"id\":%d,\"email\":%q,\"role\":%q}\n", u.ID, u.Email, u.Role)
+	line := fmt.Sprintf("{\"id\":%d,\"email\":%q,\"role\":%q", u.ID, u.Email, u.Role)
+	if u.OrganisationID != 0 {
+		line += fmt.Sprintf(",\"organisation_id\":%d", u.OrganisationID)
+	}
+	_, err = fmt.Fprintln(out, line+"}")
 	return err
 }
 

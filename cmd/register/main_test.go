@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -258,17 +260,37 @@ func TestConfig(t *testing.T) {
 		dbIn(t, "from-flag")
 	})
 	for _, c := range []struct {
-		name, file, env, value, want string
+		name, file, env, value string
+		flags                  []string
+		cmd                    string // default migrate
+		want                   string // the whole message, or the part that names the key
 	}{
-		{name: "UnknownKey", file: "data_dir: d\nhttp:\n  adress: 127.0.0.1:1\n", want: "'http' has invalid keys: adress"},
-		{name: "UnknownTopKey", file: "colour: blue\n", want: "colour"},
-		{name: "BadDuration", file: "auth:\n  access_ttl: 5s\n", want: "auth.access_ttl"},
-		{name: "NotADuration", file: "auth:\n  access_ttl: soon\n", want: "access_ttl"},
-		{name: "BadEnvironment", env: "REGISTER_HTTP_ADDR", value: "nowhere", want: "http.addr"},
-		{name: "BadLogLevel", env: "REGISTER_LOG_LEVEL", value: "loud", want: "log.level"},
+		{name: "UnknownNestedKey", file: "data_dir: d\nhttp:\n  adr: 127.0.0.1:1\n",
+			want: `unknown config key "http.adr" in bad.yaml (did you mean http.addr?)`},
+		{name: "UnknownTopKey", file: "colour: blue\n", want: `unknown config key "colour" in bad.yaml`},
+		{name: "ValueForSection", file: "http: 127.0.0.1:1\n", want: "invalid value for http: must be a section of settings, not a single value (in bad.yaml)"},
+		{name: "SectionForValue", file: "data_dir:\n  path: d\n", want: "invalid value for data_dir: must be a single value, not a section (in bad.yaml)"},
+		{name: "DurationOutOfRange", file: "auth:\n  access_ttl: 5s\n", want: "invalid value for auth.access_ttl: 5s must be between 1m and 24h (in bad.yaml)"},
+		{name: "NotADurationInFile", file: "auth:\n  access_ttl: soon\n", want: `invalid value for auth.access_ttl: "soon" is not a duration`},
+		{name: "NotADurationInEnvironment", env: "REGISTER_AUTH_ACCESS_TTL", value: "abc",
+			want: `invalid value for auth.access_ttl: "abc" is not a duration, such as 90s, 15m or 24h (from REGISTER_AUTH_ACCESS_TTL)`},
+		{name: "NotANumberInEnvironment", env: "REGISTER_CPD_REQUIRED_HOURS", value: "thirty",
+			want: `invalid value for cpd.required_hours: "thirty" is not a whole number (from REGISTER_CPD_REQUIRED_HOURS)`},
+		{name: "BadEnvironment", env: "REGISTER_HTTP_ADDR", value: "nowhere",
+			want: `invalid value for http.addr: "nowhere" is not host:port (from REGISTER_HTTP_ADDR)`},
+		{name: "BadLogLevel", env: "REGISTER_LOG_LEVEL", value: "loud", want: "invalid value for log.level"},
+		{name: "BadFlag", cmd: "serve", flags: []string{"--http-addr", "nowhere"},
+			want: `invalid value for http.addr: "nowhere" is not host:port (from --http-addr)`},
+		{name: "FlagOverBadEnvironment", cmd: "serve", env: "REGISTER_HTTP_ADDR", value: "127.0.0.1:1", flags: []string{"--http-addr", "nowhere"},
+			want: `invalid value for http.addr: "nowhere" is not host:port (from --http-addr)`},
+		{name: "EmptyFlag", flags: []string{"--data-dir", ""}, want: "invalid value for data_dir: must not be empty (from --data-dir)"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			args := []string{"--data-dir", "bad"}
+			cmd := c.cmd
+			if cmd == "" {
+				cmd = "migrate"
+			}
+			args := []string{cmd, "--data-dir", "bad"}
 			if c.file != "" {
 				write(t, "bad.yaml", c.file)
 				args = append(args, "--config", "bad.yaml")
@@ -276,15 +298,41 @@ func TestConfig(t *testing.T) {
 			if c.env != "" {
 				t.Setenv(c.env, c.value)
 			}
-			err := migrate(t, args...)
+			_, _, err := runCLI(t, "", append(args, c.flags...)...)
 			if err == nil || !strings.Contains(err.Error(), c.want) {
-				t.Fatalf("want an error naming %s, got %v", c.want, err)
+				t.Fatalf("want an error with %q, got %v", c.want, err)
 			}
-			if _, err := os.Stat(filepath.Join("bad", "register.db")); err == nil {
-				t.Fatal("a bad configuration still opened the database")
+			for _, dir := range []string{"bad", "d"} {
+				if _, err := os.Stat(filepath.Join(dir, "register.db")); err == nil {
+					t.Fatalf("a bad configuration still opened the database in %s", dir)
+				}
 			}
 		})
 	}
+	t.Run("EveryKeyFromTheEnvironment", func(t *testing.T) {
+		// A key reaches Unmarshal from the environment only if viper knows
+		// it: every key of Config must, including ones added later.
+		known := newViper().AllKeys()
+		for key, typ := range configKeys {
+			if key == "config" {
+				continue
+			}
+			if !slices.Contains(known, key) {
+				t.Errorf("%s has no default: the environment cannot set it", key)
+			}
+			if typ.Kind() == reflect.String {
+				continue // any text is a string
+			}
+			v := newViper()
+			name := "REGISTER_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+			t.Setenv(name, "not-a-value-of-any-kind")
+			_, err := loadConfig(v, nil)
+			if err == nil || !strings.Contains(err.Error(), "invalid value for "+key+": ") || !strings.Contains(err.Error(), "from "+name) {
+				t.Errorf("%s=not-a-value-of-any-kind: got %v", name, err)
+			}
+			os.Unsetenv(name)
+		}
+	})
 }
 
 func TestAuditVerify(t *testing.T) {

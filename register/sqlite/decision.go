@@ -244,7 +244,10 @@ func makeDecision(tx *Tx, c *register.Case, d *register.Decision) error {
 	if err != nil {
 		return err
 	}
-	if err := c.CheckDecision(d.Kind, rec, tx.now); err != nil {
+	// The rules are asked again at the deciding vote, not only at the
+	// proposal: for a restoration, the registrant must still be removed,
+	// and its registered_until still ahead.
+	if err := c.CheckMake(d, rec, tx.now); err != nil {
 		return err
 	}
 	now := tx.now

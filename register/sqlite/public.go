@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"strings"
 	"time"
 	"unicode"
@@ -20,30 +21,69 @@ func NewPublicService(db *DB) *PublicService { return &PublicService{db: db} }
 
 var _ register.PublicService = (*PublicService)(nil)
 
-// PublicRecord serves the stored answer when it is still current (one
-// indexed read) and derives it from the history otherwise.
+// publicRowQuery reads a stored answer, the window in which it holds and
+// the instant before which the answer is the empty one.
+const publicRowQuery = `SELECT public_json, changes_at, standing_from, history_from FROM registrations WHERE register_number = ?`
+
+// storedHolds reports whether a stored answer answers the question at t.
+// It holds from standing_from (or, when that is unknown, at least from
+// now: every write rewrites it) until changes_at. Stored instants have a
+// fixed width, so text order is time order.
+func storedHolds(t, now time.Time, changesAt, standingFrom sql.NullString) bool {
+	ts := formatTime(t)
+	if changesAt.Valid && changesAt.String <= ts {
+		return false
+	}
+	return !t.Before(now) || (standingFrom.Valid && standingFrom.String <= ts)
+}
+
+// PublicRecord serves the stored answer when it holds at the instant asked
+// (one indexed read) and derives it from the history otherwise.
 func (s *PublicService) PublicRecord(ctx context.Context, number string, at *time.Time) (*register.PublicAnswer, error) {
 	now := s.db.now()
-	if at == nil {
-		var body []byte
-		var changesAt sql.NullString
-		err := s.db.reader.QueryRowContext(ctx, `SELECT public_json, changes_at FROM registrations WHERE register_number = ?`, number).Scan(&body, &changesAt)
-		if err == sql.ErrNoRows {
-			return nil, notOnRegister(number)
-		} else if err != nil {
-			return nil, err
-		}
-		// The stored answer holds from now until changes_at, so it also
-		// answers a later instant before then.
-		t := now
-		if at != nil {
-			t = *at
-		}
-		if !changesAt.Valid || changesAt.String > formatTime(t) {
-			return &register.PublicAnswer{Body: body, AsAt: t}, nil
-		}
-		at = &t
+	t := now
+	if at != nil {
+		t = *at
 	}
+	var body []byte
+	var changesAt, standingFrom, historyFrom sql.NullString
+	err := s.db.reader.QueryRowContext(ctx, publicRowQuery, number).Scan(&body, &changesAt, &standingFrom, &historyFrom)
+	if err == sql.ErrNoRows {
+		return nil, notOnRegister(number)
+	} else if err != nil {
+		return nil, err
+	}
+	if storedHolds(t, now, changesAt, standingFrom) {
+		return &register.PublicAnswer{Body: body, AsAt: t}, nil
+	}
+	if historyFrom.Valid && formatTime(t) < historyFrom.String {
+		return emptyAnswer(body, t)
+	}
+	return s.derive(ctx, number, t)
+}
+
+// emptyAnswer is the answer at an instant before anything in the history
+// takes effect: not registered, nothing shown, under the names that the
+// stored answer carries (every write that changes a name rewrites it).
+func emptyAnswer(stored []byte, t time.Time) (*register.PublicAnswer, error) {
+	var names struct {
+		Number     string `json:"register_number"`
+		FamilyName string `json:"family_name"`
+		GivenNames string `json:"given_names"`
+	}
+	if err := json.Unmarshal(stored, &names); err != nil {
+		return nil, err
+	}
+	r := &register.Registrant{Number: names.Number, FamilyName: names.FamilyName, GivenNames: names.GivenNames}
+	body, err := register.MarshalPublic(register.NewPublicRecord(r, (&register.Record{Registrant: r}).StandingAt(t)))
+	if err != nil {
+		return nil, err
+	}
+	return &register.PublicAnswer{Body: body, AsAt: t}, nil
+}
+
+// derive computes the answer at t from the registrant's whole history.
+func (s *PublicService) derive(ctx context.Context, number string, t time.Time) (*register.PublicAnswer, error) {
 	tx, err := s.db.ReadTx(ctx)
 	if err != nil {
 		return nil, err
@@ -55,11 +95,56 @@ func (s *PublicService) PublicRecord(ctx context.Context, number string, at *tim
 	} else if err != nil {
 		return nil, err
 	}
-	body, err := register.MarshalPublic(register.NewPublicRecord(rec.Registrant, rec.StandingAt(*at)))
+	body, err := register.MarshalPublic(register.NewPublicRecord(rec.Registrant, rec.StandingAt(t)))
 	if err != nil {
 		return nil, err
 	}
-	return &register.PublicAnswer{Body: body, AsAt: *at}, nil
+	return &register.PublicAnswer{Body: body, AsAt: t}, nil
+}
+
+// answerWindow returns, for the standing_from and history_from columns,
+// the instant from which rec's standing at now has held unchanged and the
+// earliest instant that anything in rec takes effect. StandingAt depends
+// on its instant only through comparisons with the record's instants
+// (period starts, ends and registration expiries, order starts and ends,
+// qualification records and verifications): between two of them the
+// standing is the same, and before the first of them it is the empty one.
+// standing_from is the latest of them at or before now. NULL when unknown.
+func answerWindow(rec *register.Record, now time.Time) (standingFrom, historyFrom any) {
+	var from, first time.Time
+	see := func(t time.Time) {
+		if !t.After(now) && t.After(from) {
+			from = t
+		}
+		if first.IsZero() || t.Before(first) {
+			first = t
+		}
+	}
+	for _, p := range rec.Periods {
+		see(p.From)
+		if p.To != nil {
+			see(*p.To)
+		}
+		if !p.RegisteredUntil.IsZero() {
+			see(p.RegisteredUntil.End())
+		}
+	}
+	for _, o := range rec.Orders {
+		see(o.From)
+		if o.To != nil {
+			see(*o.To)
+		}
+	}
+	for _, q := range rec.Qualifications {
+		see(q.Created)
+		if q.VerifiedAt != nil {
+			see(*q.VerifiedAt)
+		}
+	}
+	if from.IsZero() {
+		return nil, nil
+	}
+	return formatTime(from), formatTime(first)
 }
 
 func notOnRegister(number string) error {
@@ -128,7 +213,7 @@ func (s *PublicService) SearchPublic(ctx context.Context, name string, limit int
 	}
 	rows.Close()
 	for _, n := range stale {
-		a, err := s.PublicRecord(ctx, n, &now)
+		a, err := s.derive(ctx, n, now)
 		if err != nil {
 			return nil, err
 		}

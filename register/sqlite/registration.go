@@ -70,16 +70,25 @@ func storeStanding(tx *Tx, rec *register.Record) error {
 	if len(rec.Periods) == 0 {
 		return nil // an applicant: not on the public register
 	}
+	previous, previousChangesAt, err := storedAnswer(tx, rec.Registrant.Number)
+	if err != nil {
+		return err
+	}
 	values, err := standingRow(rec, tx.now)
 	if err != nil {
 		return err
 	}
-	_, err = tx.Exec(`INSERT INTO registrations (`+standingColumns+`)
+	if _, err = tx.Exec(`INSERT INTO registrations (`+standingColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (register_number) DO UPDATE SET status = excluded.status, registered_until = excluded.registered_until,
-			public_json = excluded.public_json, changes_at = excluded.changes_at`, values...)
-	return err
+			public_json = excluded.public_json, changes_at = excluded.changes_at`, values...); err != nil {
+		return err
+	}
+	return recordChanges(tx, rec, previous, previousChangesAt, values[standingBody].([]byte))
 }
+
+// standingBody is the index of public_json in standingRow's values.
+const standingBody = 5
 
 // standingColumns are the columns of a registrations row, in standingRow's order.
 const standingColumns = `register_number, registrant_id, status, registered_until, first_admitted_at, public_json, changes_at`

@@ -37,8 +37,8 @@ func (s *OrganisationService) AddWatch(ctx context.Context, orgID int64, number 
 
 func findWatch(tx *Tx, orgID, registrantID int64, number string) (*register.Watch, error) {
 	w := &register.Watch{Number: number}
-	err := tx.QueryRow(`SELECT EXISTS (SELECT 1 FROM engagements WHERE organisation_id = ?1 AND registrant_id = ?2),
-		EXISTS (SELECT 1 FROM watches WHERE organisation_id = ?1 AND registrant_id = ?2)`, orgID, registrantID).Scan(&w.Engaged, &w.Added)
+	err := tx.QueryRow(`SELECT EXISTS (SELECT 1 FROM engagements e WHERE organisation_id = ?1 AND registrant_id = ?2`+engagedOn+`),
+		EXISTS (SELECT 1 FROM watches WHERE organisation_id = ?1 AND registrant_id = ?2)`, orgID, registrantID, register.DateOf(tx.now).String()).Scan(&w.Engaged, &w.Added)
 	return w, err
 }
 
@@ -65,11 +65,11 @@ func (s *OrganisationService) RemoveWatch(ctx context.Context, orgID int64, numb
 // FindWatches lists the organisation's watch list.
 func (s *OrganisationService) FindWatches(ctx context.Context, orgID int64) ([]*register.Watch, error) {
 	rows, err := s.db.reader.QueryContext(ctx, `SELECT r.register_number,
-		EXISTS (SELECT 1 FROM engagements e WHERE e.organisation_id = ?1 AND e.registrant_id = r.id),
+		EXISTS (SELECT 1 FROM engagements e WHERE e.organisation_id = ?1 AND e.registrant_id = r.id`+engagedOn+`),
 		EXISTS (SELECT 1 FROM watches w WHERE w.organisation_id = ?1 AND w.registrant_id = r.id)
-		FROM registrants r WHERE r.id IN (SELECT registrant_id FROM engagements WHERE organisation_id = ?1
+		FROM registrants r WHERE r.id IN (SELECT registrant_id FROM engagements e WHERE organisation_id = ?1`+engagedOn+`
 			UNION SELECT registrant_id FROM watches WHERE organisation_id = ?1)
-		ORDER BY r.register_number`, orgID)
+		ORDER BY r.register_number`, orgID, nil, register.DateOf(s.db.now()).String())
 	if err != nil {
 		return nil, err
 	}

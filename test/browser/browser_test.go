@@ -70,6 +70,7 @@ func startRegister(t *testing.T) *site {
 	}
 	users := sqlite.NewUserService(db)
 	renewals := sqlite.NewRenewalService(db, register.DefaultRequirement)
+	orgs := sqlite.NewOrganisationService(db)
 	srv := &registerhttp.Server{
 		Logger:        slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Now:           clk.Now,
@@ -83,6 +84,9 @@ func startRegister(t *testing.T) *site {
 		Renewals:      renewals,
 		CPDAudits:     renewals,
 		Cases:         sqlite.NewCaseService(db),
+		Organisations: orgs,
+		Checks:        orgs,
+		Receipts:      auth.NewReceipts(keys, "national-probation-register"),
 		Passwords:     auth.NewPasswords(auth.TestParams),
 		Tokens:        auth.NewTokens(keys, "national-probation-register", 15*time.Minute, clk.Now),
 		RefreshTTL:    24 * time.Hour,
@@ -97,14 +101,16 @@ func startRegister(t *testing.T) *site {
 	go hs.Serve(ln)
 	t.Cleanup(func() { hs.Close() })
 
-	// The first registrar is made directly in the store, as the CLI does.
+	// The first registrar and admin are made directly in the store, as the CLI does.
 	hash, err := srv.Passwords.Hash(context.Background(), password)
 	if err != nil {
 		t.Fatal(err)
 	}
-	u := &register.User{Email: "registrar@example.org", Role: register.RoleRegistrar}
-	if err := users.CreateUser(register.NewContextWithActor(context.Background(), register.CLIActor), u, hash); err != nil {
-		t.Fatal(err)
+	for email, role := range map[string]register.Role{"registrar@example.org": register.RoleRegistrar, "admin@example.org": register.RoleAdmin} {
+		u := &register.User{Email: email, Role: role}
+		if err := users.CreateUser(register.NewContextWithActor(context.Background(), register.CLIActor), u, hash); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return &site{t: t, URL: "http://" + ln.Addr().String(), clock: clk}
 }
@@ -161,6 +167,11 @@ func (s *site) seed() string {
 	own := s.login("imogen@example.org")
 	s.api(201, "POST", "/v1/me/cpd", own, map[string]any{"date": "2026-03-02", "title": "Risk assessment workshop",
 		"category": "participatory", "hours": 6, "reflection": "Private reflection."})
+	// An agency checks her before a placement, so that she can see who checked her.
+	admin := s.login("admin@example.org")
+	org, _ := json.Marshal(s.api(201, "POST", "/v1/organisations", admin, map[string]any{"name": "Temps Ltd", "kind": "agency"})["id"])
+	key := s.api(201, "POST", "/v1/organisations/"+string(org)+"/api-keys", admin, map[string]any{"name": "placements"})["key"].(string)
+	s.api(200, "POST", "/v1/checks", key, map[string]any{"purpose": "placement", "items": []any{map[string]any{"register_number": n}}})
 	// A few months on, so that the record has a past worth looking at.
 	s.clock.Set(time.Date(2026, 9, 1, 9, 30, 0, 0, time.UTC))
 	return n
@@ -243,7 +254,9 @@ func TestBrowser(t *testing.T) {
 			msg = e.ExceptionDetails.Text
 		case *cdplog.EventEntryAdded:
 			// The CPD form answers 400 on purpose when a value is wrong.
-			expected := strings.Contains(e.Entry.Text, "status of 400") && strings.HasSuffix(e.Entry.URL, "/me/cpd")
+			// So does an unknown address, with a 404 page.
+			expected := strings.Contains(e.Entry.Text, "status of 400") && strings.HasSuffix(e.Entry.URL, "/me/cpd") ||
+				strings.Contains(e.Entry.Text, "status of 404") && strings.HasSuffix(e.Entry.URL, "/no-such-page")
 			if e.Entry.Level == cdplog.LevelError && !expected {
 				msg = e.Entry.Text + " " + e.Entry.URL
 			}
@@ -295,6 +308,7 @@ func TestBrowser(t *testing.T) {
 		shot("3-record-as-at"),
 	)
 	var qrWidth int
+	var receipt string
 	run("open the certificate",
 		chromedp.Navigate(s.URL+"/r/"+n),
 		chromedp.Click(`a[href="/r/`+n+`/certificate"]`, chromedp.ByQuery),
@@ -302,11 +316,24 @@ func TestBrowser(t *testing.T) {
 		chromedp.Poll(`document.querySelector('.qr img').complete`, nil, chromedp.WithPollingTimeout(10*time.Second)),
 		chromedp.Evaluate(`document.querySelector('.qr img').naturalWidth`, &qrWidth),
 		wantText(`.certificate`, s.URL+"/r/"+n),
+		wantText(`.receipt`, "Signed receipt of this check"),
+		chromedp.Text(`#receipt`, &receipt, chromedp.ByQuery),
 		shot("4-certificate"),
 	)
 	if qrWidth != 256 {
 		t.Fatalf("QR code image is %d px wide, want 256 (not loaded?)", qrWidth)
 	}
+	v := s.api(200, "POST", "/v1/receipts/verify", "", map[string]any{"receipt": strings.TrimSpace(receipt)})
+	if p, _ := v["payload"].(map[string]any); v["valid"] != true || p["sub"] != n {
+		t.Fatalf("the certificate's receipt does not verify for %s: %v", n, v)
+	}
+	run("an unknown address gets a page",
+		chromedp.Navigate(s.URL+"/no-such-page"),
+		chromedp.WaitVisible(`h1`, chromedp.ByQuery),
+		wantText(`h1`, "Page not found"),
+		chromedp.Click(`main a[href="/"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#q`, chromedp.ByQuery),
+	)
 
 	var before, after string
 	run("sign in as the registrant",
@@ -319,6 +346,8 @@ func TestBrowser(t *testing.T) {
 		wantText(`h1`, "Your registration"),
 		chromedp.AttributeValue(`#cpd-progress`, "value", &before, nil, chromedp.ByQuery),
 		wantText(`.progress-block`, "6 of 30 hours logged"),
+		wantText(`#checks-table`, "Temps Ltd"),
+		wantText(`#checks-table`, "Before a placement"),
 		shot("5-me"),
 	)
 	run("log CPD with a bad value",
@@ -354,11 +383,17 @@ func TestBrowser(t *testing.T) {
 		chromedp.WaitVisible(`.panel`, chromedp.ByQuery),
 		shot("8-record-320px"),
 	)
-	var scrollWidth int
-	run("no sideways scrolling at 320 px", chromedp.Evaluate(`document.documentElement.scrollWidth`, &scrollWidth))
-	if scrollWidth > 320 {
-		t.Fatalf("page is %d px wide at a 320 px viewport", scrollWidth)
+	for _, page := range []string{"/r/" + n, "/r/" + n + "/certificate", "/me"} {
+		var scrollWidth int
+		run("no sideways scrolling at 320 px on "+page,
+			chromedp.Navigate(s.URL+page),
+			chromedp.WaitVisible(`h1`, chromedp.ByQuery),
+			chromedp.Evaluate(`document.documentElement.scrollWidth`, &scrollWidth))
+		if scrollWidth > 320 {
+			t.Fatalf("%s is %d px wide at a 320 px viewport", page, scrollWidth)
+		}
 	}
+	run("certificate at 320 px", chromedp.Navigate(s.URL+"/r/"+n+"/certificate"), chromedp.WaitVisible(`#receipt`, chromedp.ByQuery), shot("9-certificate-320px"))
 	mu.Lock()
 	defer mu.Unlock()
 	if len(consoleErrors) > 0 {

@@ -1,0 +1,85 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/probation-register/register/register"
+)
+
+// TestStandingFromClearedByWrites checks that a write through the ordinary
+// store (which rewrites the stored answer without setting standing_from)
+// clears the window the bulk writer recorded, so that an as-at question is
+// then derived from the history, and answered as the history says.
+func TestStandingFromClearedByWrites(t *testing.T) {
+	db := NewDB(filepath.Join(t.TempDir(), "register.db"))
+	clock := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	db.Now = func() time.Time { return clock }
+	if err := db.Open(); err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := register.NewContextWithActor(context.Background(), register.CLIActor)
+	row := &register.ImportRow{
+		Registrant: register.Registrant{FamilyName: "Okafor", GivenNames: "Ada", DateOfBirth: register.MustDate("1985-04-01"), Email: "ada@example.org"},
+		Qualifications: []*register.Qualification{{Level: register.LevelPSO, Title: "Level 3 Diploma in Probation Practice", AwardingBody: "Pearson",
+			AwardedOn: register.MustDate("2018-06-01"), CertificateRef: "PE-1", State: register.QualificationVerified}},
+		Status: register.StatusRegistered, RegisteredUntil: register.MustDate("2027-01-31"), AdmittedOn: register.MustDate("2019-01-07"),
+	}
+	rows := func(yield func(*register.ImportRow, error) bool) { yield(row, nil) }
+	if n, err := NewImportService(db).Import(ctx, rows, ImportOptions{Count: 1}); err != nil || n != 1 {
+		t.Fatalf("import: %d %v", n, err)
+	}
+	number := row.Registrant.Number
+	window := func() (standingFrom, historyFrom sql.NullString) {
+		if err := db.Reader().QueryRow(`SELECT standing_from, history_from FROM registrations WHERE register_number = ?`, number).Scan(&standingFrom, &historyFrom); err != nil {
+			t.Fatal(err)
+		}
+		return standingFrom, historyFrom
+	}
+	// Admitted on 2019-01-07 with a qualification awarded before: both
+	// the standing and the history start at the admission.
+	if from, first := window(); from.String != "2019-01-07T00:00:00.000000Z" || first.String != from.String {
+		t.Fatalf("imported: standing_from %v, history_from %v, want the admission", from, first)
+	}
+
+	clock = clock.Add(24 * time.Hour)
+	if _, err := NewRegistrationService(db).Transition(ctx, number, register.TransitionLapse, register.Date{}, "did not renew"); err != nil {
+		t.Fatal(err)
+	}
+	if from, first := window(); from.Valid || first.Valid {
+		t.Fatalf("after a lapse: standing_from %v, history_from %v, want NULL", from, first)
+	}
+	public := NewPublicService(db)
+	for _, c := range []struct {
+		at   time.Time
+		want string
+	}{
+		{time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), `"status":"registered"`},
+		{clock.Add(-time.Hour), `"status":"registered"`},
+		{clock.Add(time.Hour), `"status":"lapsed"`},
+		{time.Date(2018, 1, 1, 0, 0, 0, 0, time.UTC), `"status":"not_registered"`},
+	} {
+		a, err := public.PublicRecord(ctx, number, &c.at)
+		if err != nil {
+			t.Fatalf("at %s: %v", c.at, err)
+		}
+		if !strings.Contains(string(a.Body), c.want) {
+			t.Errorf("at %s: want %s in %s", c.at, c.want, a.Body)
+		}
+	}
+	if a, err := public.PublicRecord(ctx, number, nil); err != nil || !strings.Contains(string(a.Body), `"status":"lapsed"`) {
+		t.Errorf("now: %v %s", err, a.Body)
+	}
+	// The trigger leaves a writer that sets both alone.
+	if _, err := db.Writer().Exec(`UPDATE registrations SET standing_from = '2026-03-03T10:00:00.000000Z', history_from = '2019-01-07T00:00:00.000000Z' WHERE register_number = ?`, number); err != nil {
+		t.Fatal(err)
+	}
+	if from, first := window(); from.String != "2026-03-03T10:00:00.000000Z" || first.String != "2019-01-07T00:00:00.000000Z" {
+		t.Errorf("a write that sets both keeps them: got %v %v", from, first)
+	}
+}
