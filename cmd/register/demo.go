@@ -128,6 +128,10 @@ func seedDemo(ctx context.Context, m *Main, out io.Writer) error {
 	}
 	users := sqlite.NewUserService(m.DB)
 	ctx = register.NewContextWithActor(ctx, register.SystemActor)
+	orgIDs, err := createDemoOrganisations(ctx, m)
+	if err != nil {
+		return err
+	}
 	base := "http://" + m.Config.HTTP.Addr
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nDemo data: %d synthetic registrants in every status.\n", demoRegistrants)
@@ -150,7 +154,7 @@ func seedDemo(ctx context.Context, m *Main, out io.Writer) error {
 		if err != nil {
 			return err
 		}
-		if err := users.CreateUser(ctx, &register.User{Email: email, Role: role}, hash); err != nil {
+		if err := users.CreateUser(ctx, &register.User{Email: email, Role: role, OrganisationID: orgIDs[role]}, hash); err != nil {
 			return fmt.Errorf("demo account %s: %w", email, err)
 		}
 		fmt.Fprintf(tw, "  %s\t%s\t%s\n", role, email, pw)

@@ -21,7 +21,10 @@ func serveDemo(ctx context.Context, m *Main, out io.Writer) error {
 	if err := seedDemo(ctx, m, out); err != nil {
 		return err
 	}
-	return seedDemoRegistrant(ctx, m, out)
+	if err := seedDemoRegistrant(ctx, m, out); err != nil {
+		return err
+	}
+	return seedDemoEngagements(ctx, m, out)
 }
 
 // seedDemoRegistrant gives one demo registrant an account and prints its

@@ -83,3 +83,25 @@ func TestStandingFromClearedByWrites(t *testing.T) {
 		t.Errorf("a write that sets both keeps them: got %v %v", from, first)
 	}
 }
+
+// TestBulkAuditHash checks the bulk writer's hand-written canonical form
+// against register.AuditEntry.ComputeHash, escapes and fallbacks included.
+func TestBulkAuditHash(t *testing.T) {
+	w := &bulkWriter{}
+	for i, e := range []register.AuditEntry{
+		{ID: 1, At: "2026-03-02T10:00:00.000000Z", Actor: "system", Action: "registrant.import", Entity: "registrant", EntityID: "PR0000018",
+			After: `{"register_number":"PR0000018","id":1,"sha256":"ab"}`, PrevHash: register.GenesisHash},
+		{ID: 4097, At: "x", Actor: `cli <admin> & "root" \ path`, Addr: "127.0.0.1", Action: "a", Entity: "e", EntityID: "1", Before: "", After: "{}", PrevHash: "ff"},
+		{ID: 3, Actor: "Zoë", After: "line\nbreak", PrevHash: "00"},
+		{ID: 4, Actor: "bad \xff byte", PrevHash: "00"},
+		{ID: 5, Actor: "tab\there \u2028", PrevHash: "00"},
+	} {
+		got, err := w.hash(&e)
+		if err != nil {
+			t.Fatalf("entry %d: %v", i, err)
+		}
+		if want := e.ComputeHash(); got != want {
+			t.Errorf("entry %d: hash %s, want %s", i, got, want)
+		}
+	}
+}
