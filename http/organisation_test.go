@@ -197,6 +197,11 @@ func orgSpecCases() []specCase {
 		{name: "another's webhook attempts", method: "GET", path: "/v1/webhooks/{webhook}/attempts", as: "org_agency", status: 404},
 		{name: "delete another's webhook", method: "DELETE", path: "/v1/webhooks/{webhook}", as: "org_agency", status: 404},
 		{name: "delete webhook", method: "DELETE", path: "/v1/webhooks/{webhook}", as: "org_key", status: 204},
+		{name: "create an eleventh webhook", before: func(e *env, fx map[string]string) {
+			for i := range 10 {
+				e.Must(201, "POST", "/v1/webhooks", fx["org_agency"], map[string]any{"url": "https://hooks.example.org/" + strconv.Itoa(i)})
+			}
+		}, method: "POST", path: "/v1/webhooks", as: "org_agency", body: map[string]any{"url": "https://hooks.example.org/eleventh"}, status: 409},
 		{name: "approve with a body", method: "POST", path: "/v1/renewals/999999/approve", as: "org_admin", body: map[string]any{"unexpected": true}, status: 400, request: specRejects},
 		{name: "delete CPD with a body", method: "DELETE", path: "/v1/me/cpd/999999", as: "org_me", body: map[string]any{"unexpected": true}, status: 400, request: specRejects},
 		{name: "revoke share code with a body", method: "DELETE", path: "/v1/me/share-codes/999999", as: "org_me", body: map[string]any{"unexpected": true}, status: 400, request: specRejects},
