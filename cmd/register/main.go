@@ -176,8 +176,16 @@ func (m *Main) startJobs() {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				if _, err := regs.RefreshDue(ctx, 1000); err != nil && ctx.Err() == nil {
-					m.Logger.Error("refresh due answers", slog.Any("error", err))
+				// Many registrations expire at the same midnight: work through
+				// them in batches, each a short write, until none is due.
+				for ctx.Err() == nil {
+					n, err := regs.RefreshDue(ctx, refreshBatch)
+					if err != nil && ctx.Err() == nil {
+						m.Logger.Error("refresh due answers", slog.Any("error", err))
+					}
+					if err != nil || n < refreshBatch {
+						break
+					}
 				}
 				// A signed checkpoint a minute bounds what a rewrite or a lost
 				// tail could hide (see register/sqlite/checkpoint.go).
@@ -188,6 +196,9 @@ func (m *Main) startJobs() {
 		}
 	}()
 }
+
+// refreshBatch is how many due answers one write transaction refreshes.
+const refreshBatch = 500
 
 // URL is the server's base URL.
 func (m *Main) URL() string {
