@@ -498,3 +498,51 @@ func TestEveryKindOfChangeReachesTheFeed(t *testing.T) {
 		t.Fatalf("conditions took effect at %v, want the end of the appeal period", at)
 	}
 }
+
+// TestWebhookShutdownMidDelivery: a delivery cut off by shutdown is not
+// counted as the receiver's failure, and is sent again afterwards.
+func TestWebhookShutdownMidDelivery(t *testing.T) {
+	f := newFTP(t)
+	_, key := f.Org(f.Token(register.RoleAdmin), "North Probation Service", "employer")
+	n := f.practitioner("Shutdown")
+	f.Must(200, "PUT", "/v1/watchlist/"+n, key, nil)
+	arrived := make(chan struct{}, 1)
+	var mu sync.Mutex
+	hold := true
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		h := hold
+		mu.Unlock()
+		if h {
+			io.Copy(io.Discard, r.Body) // a server notices a client gone only once the body is read
+			arrived <- struct{}{}
+			<-r.Context().Done() // held open until the register gives up on it
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(srv.Close)
+	w := f.Must(201, "POST", "/v1/webhooks", key, map[string]any{"url": srv.URL})
+	f.decide(f.toHearing(n, "Allegation."), map[string]any{"kind": "suspension", "months": 1, "immediate": true})
+
+	ctx, cancel := context.WithCancel(context.Background())
+	d := dispatcher(f.env)
+	if err := d.Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	<-arrived
+	cancel()
+	d.Wait()
+	id := jsonID(w["id"])
+	if as := f.Must(200, "GET", "/v1/webhooks/"+id+"/attempts", key, nil)["items"].([]any); len(as) != 0 {
+		t.Fatalf("an attempt cut off by shutdown was recorded: %v", as)
+	}
+	mu.Lock()
+	hold = false
+	mu.Unlock()
+	tick(t, dispatcher(f.env))
+	as := f.Must(200, "GET", "/v1/webhooks/"+id+"/attempts", key, nil)["items"].([]any)
+	if len(as) != 1 || as[0].(map[string]any)["outcome"] != "delivered" || jsonID(as[0].(map[string]any)["attempt"]) != "1" {
+		t.Fatalf("after restart: %v", as)
+	}
+}

@@ -120,6 +120,9 @@ func (d *Dispatcher) Wait() { d.wg.Wait() }
 func (d *Dispatcher) deliver(ctx context.Context, del *register.Delivery) {
 	start := time.Now()
 	code, err := d.send(ctx, del)
+	if err != nil && ctx.Err() != nil {
+		return // shutting down: not the receiver's failure; the event is sent again after restart
+	}
 	now := d.Now()
 	a := &register.Attempt{At: now, DurationMS: time.Since(start).Milliseconds(), Outcome: register.OutcomeDelivered}
 	if code != 0 {
@@ -140,7 +143,7 @@ func (d *Dispatcher) deliver(ctx context.Context, del *register.Delivery) {
 			next = &t
 		}
 	}
-	if err := d.Store.RecordAttempt(context.WithoutCancel(ctx), del, a, next); err != nil {
+	if err := d.Store.RecordAttempt(context.WithoutCancel(ctx), del, a, next); err != nil { // a finished attempt is recorded even while shutting down
 		d.Logger.Error("record webhook attempt", slog.Int64("webhook", del.WebhookID), slog.Any("error", err))
 	}
 	d.Logger.Info("webhook delivery", slog.Int64("webhook", del.WebhookID), slog.String("event", del.Event.ID),
