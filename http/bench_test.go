@@ -1,6 +1,8 @@
 package http_test
 
 import (
+	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -9,6 +11,7 @@ import (
 	"time"
 
 	"github.com/probation-register/register/register"
+	"github.com/probation-register/register/register/sqlite"
 )
 
 // In-process figures for the public hot paths, for profiling:
@@ -108,6 +111,70 @@ func BenchmarkSearch(b *testing.B) {
 	i := 0
 	for b.Loop() {
 		serve(b, h, "/v1/public/search?name="+prefixes[i%len(prefixes)])
+		i++
+	}
+}
+
+// benchImported is a register of benchRegistrants practitioners written by
+// the bulk writer, as `register demo` and `register import` write them:
+// admitted over the last six years, half of them with a Probation Officer
+// qualification verified after their admission, so that their stored
+// answers know the window in which they hold.
+func benchImported(b *testing.B) (*env, []string) {
+	b.Helper()
+	e := newEnv(b)
+	today := register.DateOf(e.Now())
+	rows := make([]*register.ImportRow, benchRegistrants)
+	for i := range rows {
+		admitted := today.AddDate(0, 0, -30-i*11)
+		qs := []*register.Qualification{{Level: register.LevelPSO, Title: "Level 3 Diploma in Probation Practice", AwardingBody: "Pearson",
+			AwardedOn: admitted.AddDate(-1, 0, 0), CertificateRef: fmt.Sprintf("PE-%d", i), State: register.QualificationVerified}}
+		if i%2 == 1 {
+			qs = append(qs, &register.Qualification{Level: register.LevelPO, Title: "Professional Qualification in Probation", AwardingBody: "University of Portsmouth",
+				AwardedOn: admitted.AddDate(0, 0, (30+i*11)/2), CertificateRef: fmt.Sprintf("UP-%d", i), State: register.QualificationVerified})
+		}
+		rows[i] = &register.ImportRow{
+			Registrant:     register.Registrant{FamilyName: benchFamilies[i%len(benchFamilies)], GivenNames: benchGivens[i%len(benchGivens)], DateOfBirth: register.MustDate("1985-04-01"), Email: fmt.Sprintf("p%d@example.org", i)},
+			Qualifications: qs, Status: register.StatusRegistered, RegisteredUntil: today.AddDate(0, 0, 100+i), AdmittedOn: admitted,
+		}
+	}
+	seq := func(yield func(*register.ImportRow, error) bool) {
+		for _, r := range rows {
+			if !yield(r, nil) {
+				return
+			}
+		}
+	}
+	ctx := register.NewContextWithActor(context.Background(), register.SystemActor)
+	if _, err := sqlite.NewImportService(e.DB).Import(ctx, seq, sqlite.ImportOptions{Count: len(rows)}); err != nil {
+		b.Fatal(err)
+	}
+	numbers := make([]string, len(rows))
+	for i, r := range rows {
+		numbers[i] = r.Registrant.Number
+	}
+	e.Server.Logger = slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	return e, numbers
+}
+
+// BenchmarkPublicRecordAsAtImported asks as-at questions at instants spread
+// over the last three years of bulk-written registrants, as bench/run does:
+// most fall in the stored answer's window or before the history begins;
+// the rest are derived from the history.
+func BenchmarkPublicRecordAsAtImported(b *testing.B) {
+	e, numbers := benchImported(b)
+	h := e.Server.Handler()
+	paths := make([]string, 0, 4*len(numbers))
+	for i, n := range numbers {
+		for k := range 4 {
+			at := e.Now().AddDate(0, 0, -((i*37 + k*283) % 1095))
+			paths = append(paths, "/v1/public/registrants/"+n+"?at="+at.Format(time.RFC3339))
+		}
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		serve(b, h, paths[i%len(paths)])
 		i++
 	}
 }

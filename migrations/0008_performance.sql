@@ -15,9 +15,9 @@
 -- like a question about now. history_from is the earliest instant that
 -- anything in the registrant's history takes effect: before it, the answer
 -- is the empty one (not registered, nothing shown), made from the names in
--- the stored answer. Both are NULL when unknown; the trigger below sets
--- both back to NULL whenever the row is rewritten without setting them, so
--- that they never outlive the answer they describe.
+-- the stored answer. Both are NULL when unknown (the as-at answer is then
+-- computed from the history). Every write of a row writes both, from the
+-- same record as the answer (standingRow, register/sqlite/registration.go).
 CREATE TABLE registrations_0008 (
     registrant_id     INTEGER PRIMARY KEY REFERENCES registrants (id),
     register_number   TEXT NOT NULL UNIQUE,
@@ -39,17 +39,8 @@ ALTER TABLE registrations_0008 RENAME TO registrations;
 CREATE INDEX registrations_changes_at ON registrations (changes_at) WHERE changes_at IS NOT NULL;
 CREATE INDEX registrations_status ON registrations (status, registered_until);
 
--- +goose StatementBegin
-CREATE TRIGGER registrations_standing_from AFTER UPDATE ON registrations
-WHEN (NEW.standing_from IS NOT NULL AND NEW.standing_from IS OLD.standing_from)
-  OR (NEW.history_from IS NOT NULL AND NEW.history_from IS OLD.history_from)
-BEGIN
-    UPDATE registrations SET standing_from = NULL, history_from = NULL WHERE registrant_id = NEW.registrant_id;
-END;
--- +goose StatementEnd
 
 -- +goose Down
-DROP TRIGGER registrations_standing_from;
 
 CREATE TABLE registrations_0001 (
     register_number   TEXT PRIMARY KEY,

@@ -79,9 +79,10 @@ func storeStanding(tx *Tx, rec *register.Record) error {
 		return err
 	}
 	if _, err = tx.Exec(`INSERT INTO registrations (`+standingColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (register_number) DO UPDATE SET status = excluded.status, registered_until = excluded.registered_until,
-			public_json = excluded.public_json, changes_at = excluded.changes_at`, values...); err != nil {
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (registrant_id) DO UPDATE SET status = excluded.status, registered_until = excluded.registered_until,
+			public_json = excluded.public_json, changes_at = excluded.changes_at,
+			standing_from = excluded.standing_from, history_from = excluded.history_from`, values...); err != nil {
 		return err
 	}
 	return recordChanges(tx, rec, previous, previousChangesAt, values[standingBody].([]byte))
@@ -91,18 +92,20 @@ func storeStanding(tx *Tx, rec *register.Record) error {
 const standingBody = 5
 
 // standingColumns are the columns of a registrations row, in standingRow's order.
-const standingColumns = `register_number, registrant_id, status, registered_until, first_admitted_at, public_json, changes_at`
+const standingColumns = `register_number, registrant_id, status, registered_until, first_admitted_at, public_json, changes_at, standing_from, history_from`
 
-// standingRow is the registrations row materialising rec's standing at now;
-// the bulk writer inserts it in batches.
+// standingRow is the registrations row materialising rec's standing at now,
+// with the window in which it holds (answerWindow, public.go); the bulk
+// writer inserts it in batches.
 func standingRow(rec *register.Record, now time.Time) ([]any, error) {
 	s := rec.StandingAt(now)
 	body, err := register.MarshalPublic(register.NewPublicRecord(rec.Registrant, s))
 	if err != nil {
 		return nil, err
 	}
+	standingFrom, historyFrom := answerWindow(rec, now)
 	return []any{rec.Registrant.Number, rec.Registrant.ID, string(s.Status), s.RegisteredUntil.String(),
-		formatTime(rec.Periods[0].From), body, nullTime(s.ChangesAt)}, nil
+		formatTime(rec.Periods[0].From), body, nullTime(s.ChangesAt), standingFrom, historyFrom}, nil
 }
 
 // Transition applies a registrar's status change at the transaction's now.
