@@ -52,6 +52,8 @@ func TestAccessTokensRejected(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	refresh := e.Must(200, "POST", "/v1/auth/login", "", map[string]any{"email": "registrar@example.org", "password": Password})["refresh_token"].(string)
+
 	t.Run("ControlForgedClaimsWithRealKey", func(t *testing.T) {
 		// The forging below starts from claims the server accepts when signed right.
 		e.Must(200, "GET", "/v1/registrants", sign(t, jwt.SigningMethodEdDSA, claims(nil), key.Private), nil)
@@ -63,6 +65,8 @@ func TestAccessTokensRejected(t *testing.T) {
 		header func(t *testing.T) string
 	}{
 		{"Missing", func(t *testing.T) string { return "" }},
+		{"RefreshTokenAsAccessToken", func(t *testing.T) string { return "Bearer " + refresh }},
+		{"DotsOf64KB", func(t *testing.T) string { return "Bearer " + strings.Repeat(".", 64<<10) }},
 		{"EmptyBearer", func(t *testing.T) string { return "Bearer " }},
 		{"NotBearer", func(t *testing.T) string { return "Basic " + good }},
 		{"LowerCaseScheme", func(t *testing.T) string { return "bearer-" + good }},
