@@ -177,6 +177,16 @@ func (r *Response) Field(t *testing.T, name string) string {
 // Do sends a request; body may be nil, a string (sent as is) or a value (JSON).
 func (e *env) Do(method, path, token string, body any) *Response {
 	e.t.Helper()
+	h := http.Header{}
+	if token != "" {
+		h.Set("Authorization", "Bearer "+token)
+	}
+	return e.DoWith(method, path, h, body)
+}
+
+// DoWith sends a request with the given headers; body as for Do.
+func (e *env) DoWith(method, path string, header http.Header, body any) *Response {
+	e.t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -198,8 +208,8 @@ func (e *env) Do(method, path, token string, body any) *Response {
 	if rd != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
+	for k, v := range header {
+		req.Header[k] = v
 	}
 	resp, err := e.HTTP.Client().Do(req)
 	if err != nil {
@@ -342,28 +352,14 @@ func (e *env) Logs() string {
 // given, or none when it is "".
 func (e *env) DoHeader(method, path, authorization string, body any) *Response {
 	e.t.Helper()
-	j, err := json.Marshal(body)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	req, err := http.NewRequest(method, e.HTTP.URL+path, bytes.NewReader(j))
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
+	h := http.Header{}
 	if authorization != "" {
-		req.Header.Set("Authorization", authorization)
+		h.Set("Authorization", authorization)
 	}
-	resp, err := e.HTTP.Client().Do(req)
-	if err != nil {
-		e.t.Fatal(err)
+	if body == nil {
+		body = "null"
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+	return e.DoWith(method, path, h, body)
 }
 
 // Rebuild serves a fresh Server with the same services, changed by set (for

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"sync"
 	"testing"
@@ -17,25 +16,7 @@ import (
 // doKey sends a JSON request with an Idempotency-Key.
 func (e *env) doKey(method, path, token, key string, body any) *Response {
 	e.t.Helper()
-	var rd io.Reader
-	if body != nil {
-		j, _ := json.Marshal(body)
-		rd = bytes.NewReader(j)
-	}
-	req, err := http.NewRequest(method, e.HTTP.URL+path, rd)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Idempotency-Key", key)
-	resp, err := e.HTTP.Client().Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+	return e.DoWith(method, path, http.Header{"Authorization": {"Bearer " + token}, "Idempotency-Key": {key}}, body)
 }
 
 func (e *env) count(query string, args ...any) int {

@@ -27,15 +27,6 @@ func race(e *env, reqs ...func() *Response) []int {
 	return out
 }
 
-func countRows(t *testing.T, e *env, query string, args ...any) int {
-	t.Helper()
-	var n int
-	if err := e.DB.Reader().QueryRow(query, args...).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
 // TestRacingWritesOnOneRecord has two writers race for a change only one
 // may make, many times: exactly one wins, the other gets 409, and the
 // record and its audit trail show the change once.
@@ -59,7 +50,7 @@ func TestRacingWritesOnOneRecord(t *testing.T) {
 			if got[0] != 200 || got[1] != 409 {
 				t.Fatalf("round %d: statuses %v, want one 200 and one 409", i, got)
 			}
-			if c := countRows(t, e, `SELECT COUNT(*) FROM audit_log WHERE action = 'renewal.approve' AND entity_id = ?`, jsonID(m["id"])); c != 1 {
+			if c := e.count(`SELECT COUNT(*) FROM audit_log WHERE action = 'renewal.approve' AND entity_id = ?`, jsonID(m["id"])); c != 1 {
 				t.Fatalf("round %d: %d approvals audited", i, c)
 			}
 			if _, until := publicStanding(e, n); until != "2027-04-30" {
@@ -82,7 +73,7 @@ func TestRacingWritesOnOneRecord(t *testing.T) {
 			if got[0] != 201 || got[1] != 409 {
 				t.Fatalf("round %d: statuses %v, want one 201 and one 409", i, got)
 			}
-			if c := countRows(t, f.env, `SELECT COUNT(*) FROM decisions WHERE case_id = ?`, id); c != 1 {
+			if c := f.env.count(`SELECT COUNT(*) FROM decisions WHERE case_id = ?`, id); c != 1 {
 				t.Fatalf("round %d: %d decisions stored", i, c)
 			}
 		}
@@ -105,10 +96,10 @@ func TestRacingWritesOnOneRecord(t *testing.T) {
 			if got[0] != 201 && got[0] != 409 {
 				t.Fatalf("round %d: statuses %v", i, got)
 			}
-			if c := countRows(t, f.env, `SELECT COUNT(*) FROM audit_log WHERE action = 'decision.make' AND entity_id = ?`, d); c != 1 {
+			if c := f.env.count(`SELECT COUNT(*) FROM audit_log WHERE action = 'decision.make' AND entity_id = ?`, d); c != 1 {
 				t.Fatalf("round %d: the decision was made %d times", i, c)
 			}
-			if c := countRows(t, f.env, `SELECT COUNT(*) FROM registration_periods p JOIN registrants r ON r.id = p.registrant_id
+			if c := f.env.count(`SELECT COUNT(*) FROM registration_periods p JOIN registrants r ON r.id = p.registrant_id
 				WHERE r.register_number = ? AND p.status = 'suspended' AND p.superseded_at IS NULL`, n); c != 1 {
 				t.Fatalf("round %d: %d suspension periods", i, c)
 			}

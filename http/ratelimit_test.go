@@ -1,9 +1,6 @@
 package http_test
 
 import (
-	"bytes"
-	"encoding/json"
-	"io"
 	"net/http"
 	"strconv"
 	"testing"
@@ -15,26 +12,11 @@ import (
 // doFrom sends a request claiming, through X-Forwarded-For, to come from xff.
 func (e *env) doFrom(method, path, xff string, body any) *Response {
 	e.t.Helper()
-	var rd io.Reader
-	if body != nil {
-		j, _ := json.Marshal(body)
-		rd = bytes.NewReader(j)
-	}
-	req, err := http.NewRequest(method, e.HTTP.URL+path, rd)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
+	h := http.Header{}
 	if xff != "" {
-		req.Header.Set("X-Forwarded-For", xff)
+		h.Set("X-Forwarded-For", xff)
 	}
-	resp, err := e.HTTP.Client().Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+	return e.DoWith(method, path, h, body)
 }
 
 func wantTooMany(t *testing.T, r *Response) {
