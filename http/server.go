@@ -226,6 +226,9 @@ func (s *Server) logRequests(c *gin.Context) {
 	case status >= 400:
 		level = slog.LevelInfo
 	}
+	if !s.Logger.Enabled(c.Request.Context(), level) {
+		return // the attributes below cost more than the lookup they describe
+	}
 	s.Logger.LogAttrs(c.Request.Context(), level, "request",
 		slog.String("request_id", requestID(c)),
 		slog.String("method", c.Request.Method),
