@@ -84,7 +84,9 @@ func seedDemoEngagements(ctx context.Context, m *Main, out io.Writer) error {
 	if len(officers) < 10 {
 		return nil // too few to show; the demo still works without them
 	}
+	engaged := map[int64]int{}
 	engage := func(orgID int64, r *register.Registrant, typ register.EngagementType) error {
+		engaged[orgID]++
 		return orgs.CreateEngagement(ctx, orgID, &register.Engagement{Number: r.Number, Role: "PO", Type: typ, From: today})
 	}
 	if renewable != nil {
@@ -109,7 +111,8 @@ func seedDemoEngagements(ctx context.Context, m *Main, out io.Writer) error {
 			return fmt.Errorf("demo engagement of %s: %w", r.Number, err)
 		}
 	}
-	msg := "Demo organisations: the employer engages 4 or 5 practitioners, the agency 2 and watches 2 more (GET /v1/engagements, /v1/watchlist, /v1/events).\n"
+	msg := fmt.Sprintf("Demo organisations: the employer engages %d practitioners, the agency %d and watches 2 more (GET /v1/engagements, /v1/watchlist, /v1/events).\n",
+		engaged[emp.OrganisationID], engaged[ag.OrganisationID])
 	if renewable != nil {
 		st := renewable.Standing
 		next := st.RegisteredUntil.AddDate(1, 0, 0)
