@@ -45,6 +45,20 @@ func benchEnv(b *testing.B) (*env, []string) {
 	return e, numbers
 }
 
+// benchPrefixes are the surname prefixes the search benchmarks ask for.
+var benchPrefixes = []string{"smi", "jone", "will", "tay", "brow", "davi", "eva", "wils", "thom", "rob", "whi", "hug", "gre", "hal", "wal"}
+
+// serveEach is a benchmark's loop: GET prefix+v+suffix for each v of
+// values in turn, reporting allocations.
+func serveEach(b *testing.B, h http.Handler, values []string, prefix, suffix string) {
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		serve(b, h, prefix+values[i%len(values)]+suffix)
+		i++
+	}
+}
+
 // serve sends one GET to the handler and fails unless it answers 200.
 func serve(b *testing.B, h http.Handler, path string) {
 	req := httptest.NewRequest(http.MethodGet, path, nil)
@@ -62,12 +76,7 @@ func BenchmarkPublicRecord(b *testing.B) {
 	for i, n := range numbers {
 		paths[i] = "/v1/public/registrants/" + n
 	}
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		serve(b, h, paths[i%len(paths)])
-		i++
-	}
+	serveEach(b, h, paths, "", "")
 }
 
 func BenchmarkPublicRecordReceipt(b *testing.B) {
@@ -77,12 +86,7 @@ func BenchmarkPublicRecordReceipt(b *testing.B) {
 	for i, n := range numbers {
 		paths[i] = "/v1/public/registrants/" + n + "?receipt=true"
 	}
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		serve(b, h, paths[i%len(paths)])
-		i++
-	}
+	serveEach(b, h, paths, "", "")
 }
 
 func BenchmarkPublicRecordAsAt(b *testing.B) {
@@ -95,24 +99,13 @@ func BenchmarkPublicRecordAsAt(b *testing.B) {
 		at := start.Add(time.Duration(i) * 31 * 24 * time.Hour / time.Duration(len(numbers)))
 		paths[i] = "/v1/public/registrants/" + n + "?at=" + at.Format(time.RFC3339)
 	}
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		serve(b, h, paths[i%len(paths)])
-		i++
-	}
+	serveEach(b, h, paths, "", "")
 }
 
 func BenchmarkSearch(b *testing.B) {
 	e, _ := benchEnv(b)
 	h := e.Server.Handler()
-	prefixes := []string{"smi", "jone", "will", "tay", "brow", "davi", "eva", "wils", "thom", "rob", "whi", "hug", "gre", "hal", "wal"}
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		serve(b, h, "/v1/public/search?name="+prefixes[i%len(prefixes)])
-		i++
-	}
+	serveEach(b, h, benchPrefixes, "/v1/public/search?name=", "")
 }
 
 // benchImported is a register of benchRegistrants practitioners written by
@@ -171,10 +164,5 @@ func BenchmarkPublicRecordAsAtImported(b *testing.B) {
 			paths = append(paths, "/v1/public/registrants/"+n+"?at="+at.Format(time.RFC3339))
 		}
 	}
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		serve(b, h, paths[i%len(paths)])
-		i++
-	}
+	serveEach(b, h, paths, "", "")
 }

@@ -576,24 +576,13 @@ func TestWebRateLimits(t *testing.T) {
 func BenchmarkWebRecord(b *testing.B) {
 	e, numbers := benchEnv(b)
 	h := e.Server.Handler()
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		serve(b, h, "/r/"+numbers[i%len(numbers)])
-		i++
-	}
+	serveEach(b, h, numbers, "/r/", "")
 }
 
 func BenchmarkWebSearch(b *testing.B) {
 	e, _ := benchEnv(b)
 	h := e.Server.Handler()
-	prefixes := []string{"smi", "jone", "will", "tay", "brow", "davi", "eva", "wils", "thom", "rob", "whi", "hug", "gre", "hal", "wal"}
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		serve(b, h, "/?q="+prefixes[i%len(prefixes)])
-		i++
-	}
+	serveEach(b, h, benchPrefixes, "/?q=", "")
 }
 
 var receiptText = regexp.MustCompile(`<pre class="receipt-text" id="receipt">([A-Za-z0-9_.-]+)</pre>`)
@@ -890,10 +879,5 @@ const webSessionHours = 8
 func BenchmarkWebCertificate(b *testing.B) {
 	e, numbers := benchEnv(b)
 	h := e.Server.Handler()
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		serve(b, h, "/r/"+numbers[i%len(numbers)]+"/certificate")
-		i++
-	}
+	serveEach(b, h, numbers, "/r/", "/certificate")
 }
