@@ -73,3 +73,63 @@ func TestNumberPool(t *testing.T) {
 		})
 	}
 }
+
+// TestExecFused checks the bulk writer's way of running an INSERT through
+// Query: every value arrives with its type, and a conflict is an error that
+// ends the transaction (OR ROLLBACK), never a silent no-op.
+func TestExecFused(t *testing.T) {
+	db := NewDB(filepath.Join(t.TempDir(), "register.db"))
+	if err := db.Open(); err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	w := db.Writer()
+	if _, err := w.Exec(`CREATE TABLE fused (id INTEGER PRIMARY KEY, s TEXT, b BLOB, n TEXT)`); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := w.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ins, err := tx.Prepare(`INSERT OR ROLLBACK INTO fused (id, s, b, n) VALUES (?, ?, ?, ?), (?, ?, ?, ?)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := execFused(ins, []any{int64(1), "één", []byte(`{"a":1}`), nil, int64(2), "", []byte{0, 1}, nil}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	var got string
+	if err := w.QueryRow(`SELECT group_concat(id || ':' || typeof(s) || ':' || s || ':' || typeof(b) || ':' || hex(b) || ':' || typeof(n), ' ') FROM fused`).Scan(&got); err != nil {
+		t.Fatal(err)
+	}
+	if want := "1:text:één:blob:7B2261223A317D:null 2:text::blob:0001:null"; got != want {
+		t.Fatalf("rows written: got %q, want %q", got, want)
+	}
+
+	tx, err = w.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.Exec(`INSERT INTO fused (id, s, b) VALUES (3, 'kept only if committed', x'00')`); err != nil {
+		t.Fatal(err)
+	}
+	ins, err = tx.Prepare(`INSERT OR ROLLBACK INTO fused (id, s, b, n) VALUES (?, ?, ?, ?), (?, ?, ?, ?)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := execFused(ins, []any{int64(4), "x", []byte{1}, nil, int64(1), "clash", []byte{2}, nil}); err == nil {
+		t.Fatal("a duplicate id was written without an error")
+	}
+	tx.Rollback() // hands back the one writer connection (OR ROLLBACK already ended the transaction)
+	var n int
+	if err := w.QueryRow(`SELECT count(*) FROM fused`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 2 {
+		t.Fatalf("after the conflict the table has %d rows, want the 2 committed before", n)
+	}
+}
