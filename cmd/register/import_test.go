@@ -69,13 +69,44 @@ func registrants(t *testing.T, m *Main) int {
 	return n
 }
 
+// indexes is every index the schema defines, with its definition: a load
+// into an empty register drops some and builds them again at the end.
+func indexes(t *testing.T, m *Main) string {
+	t.Helper()
+	var s string
+	db := openDB(t, filepath.Join(m.Config.DataDir, "register.db"))
+	if err := db.QueryRow(`SELECT group_concat(name || ': ' || sql, char(10)) FROM
+		(SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL ORDER BY name)`).Scan(&s); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(s, "registrations_status: CREATE INDEX") {
+		t.Fatalf("the schema's indexes are not as expected:\n%s", s)
+	}
+	return s
+}
+
+// intact runs SQLite's integrity check, which also checks that every index
+// holds exactly its table's rows.
+func intact(t *testing.T, m *Main) {
+	t.Helper()
+	var s string
+	if err := openDB(t, filepath.Join(m.Config.DataDir, "register.db")).QueryRow(`PRAGMA integrity_check`).Scan(&s); err != nil || s != "ok" {
+		t.Fatalf("integrity check: %q %v", s, err)
+	}
+}
+
 func TestImport(t *testing.T) {
 	t.Run("GoodFile", func(t *testing.T) {
 		m := MustRunMain(t)
+		schema := indexes(t, m)
 		out, _, err := runCLI(t, "", "import", writeFile(t, importHeader+importRows()), "--data-dir", m.Config.DataDir)
 		if err != nil {
 			t.Fatal(err)
 		}
+		if got := indexes(t, m); got != schema {
+			t.Fatalf("the load into an empty register left the indexes\n%s\nwant\n%s", got, schema)
+		}
+		intact(t, m)
 		if !strings.Contains(out, "import: 6 rows imported, 0 skipped as invalid") {
 			t.Fatalf("summary: %q", out)
 		}
@@ -137,6 +168,18 @@ func TestImport(t *testing.T) {
 		if err != nil || !strings.Contains(out, "intact: 6 entries") {
 			t.Fatalf("audit verify: %q %v", out, err)
 		}
+
+		// A second load, into a register that holds rows, keeps its indexes.
+		if _, _, err := runCLI(t, "", "import", writeFile(t, importHeader+importRows()), "--data-dir", m.Config.DataDir); err != nil {
+			t.Fatal(err)
+		}
+		if n := registrants(t, m); n != 12 {
+			t.Errorf("want 12 registrants after a second load, got %d", n)
+		}
+		if got := indexes(t, m); got != schema {
+			t.Fatalf("the second load left the indexes\n%s\nwant\n%s", got, schema)
+		}
+		intact(t, m)
 	})
 
 	bad := importHeader + importRows()[:strings.Index(importRows(), "\n")+1] +
@@ -145,6 +188,7 @@ func TestImport(t *testing.T) {
 
 	t.Run("BadRowImportsNothing", func(t *testing.T) {
 		m := MustRunMain(t)
+		schema := indexes(t, m)
 		out, stderr, err := runCLI(t, "", "import", writeFile(t, bad), "--data-dir", m.Config.DataDir)
 		if err == nil || !strings.Contains(err.Error(), "1 of 7 rows are invalid: nothing imported") {
 			t.Fatalf("want a refusal, got %v", err)
@@ -158,6 +202,10 @@ func TestImport(t *testing.T) {
 		if n := registrants(t, m); n != 0 {
 			t.Fatalf("want nothing imported, got %d registrants", n)
 		}
+		if got := indexes(t, m); got != schema {
+			t.Fatalf("a refused load left the indexes\n%s\nwant\n%s", got, schema)
+		}
+		intact(t, m)
 	})
 	t.Run("SkipInvalid", func(t *testing.T) {
 		m := MustRunMain(t)

@@ -129,6 +129,10 @@ func (s *ImportService) Import(ctx context.Context, rows iter.Seq2[*register.Imp
 	if err != nil {
 		return 0, err
 	}
+	deferred, err := w.deferIndexes()
+	if err != nil {
+		return 0, err
+	}
 
 	batches := make(chan *bulkBatch, 4)
 	stop := make(chan struct{})
@@ -159,6 +163,9 @@ func (s *ImportService) Import(ctx context.Context, rows iter.Seq2[*register.Imp
 	}
 	if err == nil {
 		err = w.flush()
+	}
+	if err == nil {
+		err = w.rebuildIndexes(deferred)
 	}
 	if err != nil {
 		return 0, err
@@ -239,16 +246,18 @@ type bulkWriter struct {
 	tx  *Tx
 	now string
 
-	// prepare's: numbers, the next ids, the position of the row.
+	// prepare's: numbers, the next ids, the position of the row, and the
+	// audit chain's head with a buffer for hashing (entries are chained in
+	// the order they are written, which is the order they are prepared).
 	numbers                                *numberPool
 	registrantID, qualificationID, auditID int64
 	row                                    int
 	digest                                 rowDigest
+	auditPrev                              string
+	canon                                  []byte
 
-	// write's: the tables, the chain's head and a buffer for hashing.
+	// write's: the tables.
 	registrants, tokens, qualifications, periods, registrations, audit *bulkTable
-	auditPrev                                                          string
-	canon                                                              []byte
 }
 
 func newBulkWriter(tx *Tx, opt ImportOptions) (*bulkWriter, error) {
@@ -280,6 +289,57 @@ func newBulkWriter(tx *Tx, opt ImportOptions) (*bulkWriter, error) {
 	w.registrations = table(`INSERT OR ROLLBACK INTO registrations (`+standingColumns+`) VALUES `, 9)
 	w.audit = table(`INSERT OR ROLLBACK INTO audit_log (id, at, actor, addr, action, entity, entity_id, before, after, prev_hash, hash) VALUES `, 11)
 	return w, nil
+}
+
+// deferIndexes drops, when the register is empty, the indexes of the
+// tables the writer fills whose keys do not follow the order rows are
+// written in (registrant id): entries inserted at random places in a large
+// B-tree cost a quarter of a million-row load, while building the index
+// afterwards (rebuildIndexes) sorts once. It returns the statements that
+// rebuild them. Both run inside the write transaction: a failed load rolls
+// the drop back with everything else, and readers see the indexes
+// throughout. Into a register that already holds rows the indexes stay, as
+// rebuilding them would cost more than the entries a load adds.
+func (w *bulkWriter) deferIndexes() ([]string, error) {
+	if w.registrantID != 0 {
+		return nil, nil
+	}
+	rows, err := w.tx.Query(`SELECT m.name, m.sql FROM sqlite_schema m
+		WHERE m.type = 'index' AND m.sql IS NOT NULL
+		  AND m.tbl_name IN ('registrants', 'name_tokens', 'qualifications', 'registration_periods', 'registrations', 'audit_log')
+		  AND (SELECT i.name FROM pragma_index_info(m.name) i WHERE i.seqno = 0) IS NOT 'registrant_id'
+		ORDER BY m.name`)
+	if err != nil {
+		return nil, err
+	}
+	var names, rebuild []string
+	for rows.Next() {
+		var name, create string
+		if err := rows.Scan(&name, &create); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		names, rebuild = append(names, name), append(rebuild, create)
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return nil, err
+	}
+	for _, name := range names {
+		if _, err := w.tx.Exec(`DROP INDEX "` + name + `"`); err != nil {
+			return nil, err
+		}
+	}
+	return rebuild, nil
+}
+
+// rebuildIndexes runs the statements deferIndexes returned.
+func (w *bulkWriter) rebuildIndexes(statements []string) error {
+	for _, create := range statements {
+		if _, err := w.tx.Exec(create); err != nil {
+			return fmt.Errorf("sqlite: bulk write: rebuild index: %w", err)
+		}
+	}
+	return nil
 }
 
 // importAudit is what the audit log keeps of an imported registrant: the
@@ -450,14 +510,20 @@ func (w *bulkWriter) prepareRow(b *bulkBatch, row *register.ImportRow) error {
 		}
 	}
 	w.auditID++
-	b.audit = append(b.audit, register.AuditEntry{ID: w.auditID, At: w.now, Actor: tx.actor.Name, Addr: tx.actor.Addr,
+	e := register.AuditEntry{ID: w.auditID, At: w.now, Actor: tx.actor.Name, Addr: tx.actor.Addr,
 		Action: "registrant.import", Entity: "registrant", EntityID: r.Number,
-		After: importAudit(r.Number, r.ID, counts, w.digest.sum())})
+		After: importAudit(r.Number, r.ID, counts, w.digest.sum()), PrevHash: w.auditPrev}
+	// Chained as Tx.audit does, with the chain's head kept in memory; here
+	// rather than in write, which is the load's critical path.
+	if e.Hash, err = w.hash(&e); err != nil {
+		return err
+	}
+	w.auditPrev = e.Hash
+	b.audit = append(b.audit, e)
 	return nil
 }
 
-// write adds a batch to the tables, chaining its audit entries as Tx.audit
-// does, with the chain's head kept in memory.
+// write adds a batch to the tables.
 func (w *bulkWriter) write(b *bulkBatch) error {
 	for _, t := range []struct {
 		table  *bulkTable
@@ -470,12 +536,6 @@ func (w *bulkWriter) write(b *bulkBatch) error {
 		}
 	}
 	for _, e := range b.audit {
-		e.PrevHash = w.auditPrev
-		var err error
-		if e.Hash, err = w.hash(&e); err != nil {
-			return err
-		}
-		w.auditPrev = e.Hash
 		if err := w.audit.add(w.tx, e.ID, e.At, e.Actor, e.Addr, e.Action, e.Entity, e.EntityID, e.Before, e.After, e.PrevHash, e.Hash); err != nil {
 			return err
 		}
