@@ -119,7 +119,10 @@ func (s *ImportService) Import(ctx context.Context, rows iter.Seq2[*register.Imp
 	if _, err := conn.ExecContext(ctx, `PRAGMA busy_timeout = 5000`); err != nil {
 		return 0, err
 	}
-	sqlTx, err := conn.BeginTx(ctx, nil)
+	// Without ctx's cancellation: database/sql would watch it with a
+	// goroutine for every statement. A cancelled ctx still stops the load
+	// at the next batch (below), and the transaction is rolled back.
+	sqlTx, err := conn.BeginTx(context.WithoutCancel(ctx), nil)
 	if err != nil {
 		return 0, err
 	}

@@ -2,6 +2,8 @@ package sqlite
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
 
@@ -131,5 +133,47 @@ func TestExecFused(t *testing.T) {
 	}
 	if n != 2 {
 		t.Fatalf("after the conflict the table has %d rows, want the 2 committed before", n)
+	}
+}
+
+// TestImportCancelled checks that a load whose context is cancelled part
+// way stops at the next batch, reports the cancellation and writes nothing:
+// not the batches before it, and not the indexes it set aside.
+func TestImportCancelled(t *testing.T) {
+	db := NewDB(filepath.Join(t.TempDir(), "register.db"))
+	if err := db.Open(); err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx, cancel := context.WithCancel(register.NewContextWithActor(context.Background(), register.CLIActor))
+	defer cancel()
+	made := 0
+	rows := func(yield func(*register.ImportRow, error) bool) {
+		for made = 0; made < 100_000; made++ {
+			if made == 2000 {
+				cancel() // after several batches have been written
+			}
+			row := &register.ImportRow{
+				Registrant: register.Registrant{FamilyName: "Okafor", GivenNames: fmt.Sprint("Ada ", made), DateOfBirth: register.MustDate("1985-04-01"), Email: "ada@example.org"},
+				Status:     register.StatusApplicant,
+			}
+			if !yield(row, nil) {
+				return
+			}
+		}
+	}
+	n, err := NewImportService(db).Import(ctx, rows, ImportOptions{})
+	if !errors.Is(err, context.Canceled) || n != 0 {
+		t.Fatalf("want a cancelled load, got %d written, %v", n, err)
+	}
+	if made >= 100_000 {
+		t.Fatal("the load read every row after it was cancelled")
+	}
+	var registrants, indexes int
+	if err := db.Reader().QueryRow(`SELECT (SELECT COUNT(*) FROM registrants), (SELECT COUNT(*) FROM sqlite_schema WHERE name IN ('registrations_status', 'registrations_changes_at'))`).Scan(&registrants, &indexes); err != nil {
+		t.Fatal(err)
+	}
+	if registrants != 0 || indexes != 2 {
+		t.Fatalf("after a cancelled load: %d registrants, %d of the 2 deferred indexes", registrants, indexes)
 	}
 }
