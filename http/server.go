@@ -245,7 +245,7 @@ func (s *Server) recovered(c *gin.Context, v any) {
 }
 
 func limitBody(c *gin.Context) {
-	if c.Request.Body != nil {
+	if c.Request.Body != nil && c.Request.Body != http.NoBody { // nothing to limit on a GET
 		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, MaxBodyBytes)
 	}
 	c.Next()
