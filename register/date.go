@@ -43,7 +43,15 @@ func (d Date) String() string {
 	if d.IsZero() {
 		return ""
 	}
-	return d.t.Format(DateLayout)
+	y, m, day := d.t.Date()
+	if y < 0 || y > 9999 {
+		return d.t.Format(DateLayout)
+	}
+	// The fixed-width digits directly: a bulk load writes millions of dates,
+	// and Format interprets the layout each time. Tested against Format.
+	b := [len(DateLayout)]byte{'0' + byte(y/1000), '0' + byte(y/100%10), '0' + byte(y/10%10), '0' + byte(y%10), '-',
+		'0' + byte(m/10), '0' + byte(m%10), '-', '0' + byte(day/10), '0' + byte(day%10)}
+	return string(b[:])
 }
 
 // Start is the first instant of the date.
