@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/csv"
 	"errors"
@@ -106,85 +107,114 @@ func (r rowError) String() string {
 	return b.String()
 }
 
-// importFile checks every row of the file, reports the bad ones, and then
-// reads the file again to write the good ones in one transaction, so that
-// memory does not grow with the file.
+// importFile reads the file once, checking every row as it goes and
+// writing the good ones in one transaction, so that memory does not grow
+// with the file; it reports every bad row, and without skipInvalid one bad
+// row means nothing is imported.
 func importFile(ctx context.Context, m *Main, path string, skipInvalid bool, out, errOut io.Writer) error {
 	start := time.Now()
 	now := m.DB.Now()
-	var bad []rowError
-	good := 0
-	err := readImport(path, errOut, "checking", func(row int, rec *register.ImportRow, fields map[string]string) error {
-		if rec != nil {
-			// Every problem in one report: what could not be read, then the rules.
-			v := register.Validation{}
-			maps.Copy(v, fields)
-			for f, reason := range register.ErrorFields(rec.Validate(now)) {
-				v.Add(f, reason)
-			}
-			fields = v
-		}
-		if len(fields) > 0 {
-			bad = append(bad, rowError{row, fields})
-		} else {
-			good++
-		}
-		return nil
-	})
+	total, err := countDataRows(path)
 	if err != nil {
 		return err
 	}
-	for _, b := range bad {
-		fmt.Fprint(errOut, b)
-	}
-	if len(bad) > 0 && !skipInvalid {
-		return fmt.Errorf("%d of %d rows are invalid: nothing imported (--skip-invalid imports the %d valid rows)", len(bad), len(bad)+good, good)
-	}
-	skip := make(map[int]bool, len(bad))
-	for _, b := range bad {
-		skip[b.row] = true
-	}
-	bar := newProgress(errOut, good, "importing")
+	// One pass over the file: rows are checked as they are read and the
+	// valid ones go straight to the store's bulk writer. Without
+	// --skip-invalid, the first invalid row stops the writing but not the
+	// reading, so that the report names every problem, and the load is then
+	// refused as a whole (its transaction rolled back).
+	var bad []rowError
+	good := 0
+	errInvalid := errors.New("invalid rows")
 	rows := func(yield func(*register.ImportRow, error) bool) {
 		stop := errors.New("stopped")
-		err := readImport(path, io.Discard, "", func(row int, rec *register.ImportRow, fields map[string]string) error {
-			if skip[row] {
-				return nil
+		err := readImport(path, errOut, "importing", func(row int, rec *register.ImportRow, fields map[string]string) error {
+			if rec != nil {
+				// Every problem in one report: what could not be read, then the rules.
+				v := register.Validation{}
+				maps.Copy(v, fields)
+				for f, reason := range register.ErrorFields(rec.Validate(now)) {
+					v.Add(f, reason)
+				}
+				fields = v
 			}
 			if len(fields) > 0 {
-				return fmt.Errorf("row %d changed while importing", row)
+				bad = append(bad, rowError{row, fields})
+				return nil
 			}
-			if !yield(rec, nil) {
+			good++
+			if (len(bad) == 0 || skipInvalid) && !yield(rec, nil) {
 				return stop
 			}
 			return nil
 		})
-		if err != nil && err != stop {
+		switch {
+		case err == stop:
+		case err != nil:
 			yield(nil, err)
+		case len(bad) > 0 && !skipInvalid:
+			yield(nil, errInvalid)
 		}
 	}
 	ctx = register.NewContextWithActor(ctx, register.CLIActor)
-	n, err := sqlite.NewImportService(m.DB).Import(ctx, rows, sqlite.ImportOptions{Count: good, Progress: bar.Rows})
-	bar.Finish()
+	n, err := sqlite.NewImportService(m.DB).Import(ctx, rows, sqlite.ImportOptions{Count: total})
+	for _, b := range bad {
+		fmt.Fprint(errOut, b)
+	}
 	var re *sqlite.RowError
-	if errors.As(err, &re) {
-		// Valid when checked, invalid when written: the day changed, or the file did.
-		row := fileRow(re.Row, skip)
+	switch {
+	case errors.Is(err, errInvalid):
+		return fmt.Errorf("%d of %d rows are invalid: nothing imported (--skip-invalid imports the %d valid rows)", len(bad), len(bad)+good, good)
+	case errors.As(err, &re):
+		// Valid when checked, invalid when written: the day changed.
+		row := fileRow(re.Row, bad)
 		fmt.Fprint(errOut, rowError{row, register.ErrorFields(err)})
 		return fmt.Errorf("row %d is invalid: nothing imported", row)
-	} else if err != nil {
+	case err != nil:
 		return fmt.Errorf("nothing imported: %s", errorText(err))
 	}
 	_, err = fmt.Fprintf(out, "import: %d rows imported, %d skipped as invalid, in %.1f s\n", n, len(bad), time.Since(start).Seconds())
 	return err
 }
 
-// fileRow is the file's row number of the nth row imported.
-func fileRow(n int, skipped map[int]bool) int {
+// countDataRows counts the lines of the file after the header: the number
+// of rows, or a little more when a quoted field holds a line break. The
+// bulk writer draws that many register numbers in advance.
+func countDataRows(path string) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	lines, last := 0, byte('\n')
+	buf := make([]byte, 1<<20)
+	for {
+		n, err := f.Read(buf)
+		lines += bytes.Count(buf[:n], []byte{'\n'})
+		if n > 0 {
+			last = buf[n-1]
+		}
+		if err == io.EOF {
+			break
+		} else if err != nil {
+			return 0, err
+		}
+	}
+	if last != '\n' {
+		lines++ // a last line without its line break
+	}
+	return max(lines-1, 0), nil
+}
+
+// fileRow is the file's row number of the nth row imported, given the
+// rows skipped as invalid (in file order).
+func fileRow(n int, skipped []rowError) int {
 	row := 1 // the header
 	for n > 0 {
 		row++
-		if !skipped[row] {
+		if len(skipped) > 0 && skipped[0].row == row {
+			skipped = skipped[1:]
+		} else {
 			n--
 		}
 	}

@@ -28,7 +28,8 @@ type ImportOptions struct {
 	Spread bool
 	Seed   uint64
 	// Count is how many rows are coming, if known: their numbers are then
-	// drawn in advance.
+	// drawn in advance. A count a little too high (rows later found
+	// invalid) only leaves some drawn numbers unused.
 	Count int
 	// Progress, if set, is called now and then with the count written so far.
 	Progress func(written int)
