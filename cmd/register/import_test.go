@@ -236,6 +236,12 @@ func TestImport(t *testing.T) {
 		{"UnknownColumn", "family_name,given_names,date_of_birth,email,status,nickname\n", []string{`unknown column "nickname"`}},
 		{"MissingColumn", "family_name,given_names,date_of_birth,status\n", []string{"no email column"}},
 		{"Empty", "", []string{"is empty"}},
+		{"EveryBadRowAmongGoodOnes", importHeader + importRows() +
+			"A,B,,1980-13-01,a@example.org,,,,,,,applicant,,,\n" +
+			importRows()[:strings.Index(importRows(), "\n")+1] +
+			"A,B,,1980-01-01,not-an-email,,,,,,,applicant,,,\n", []string{
+			"row 8, date_of_birth: must be a date YYYY-MM-DD", "row 10, email: must be an email address",
+			"2 of 9 rows are invalid: nothing imported"}},
 		{"FieldCount", importHeader + "Jones,Sam\n", []string{"row 2: has a different number of fields from the header (15)"}},
 		{"BadQuote", importHeader + "Jo\"nes,Sam,,1980-01-01,s@example.org,,,,,,,applicant,,,\n", []string{"row 2: is not valid CSV"}},
 		{"EveryProblemOfARow", importHeader + ",Sam,,2020-01-01,nope,7,,,,,,registered,2020-01-01,,\n", []string{
