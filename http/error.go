@@ -23,7 +23,13 @@ var codes = map[string]int{
 	register.EUNPROCESSABLE: http.StatusUnprocessableEntity,
 	register.ERATELIMIT:     http.StatusTooManyRequests,
 	register.EINTERNAL:      http.StatusInternalServerError,
+	register.EUNAVAILABLE:   http.StatusServiceUnavailable,
 }
+
+// UnavailableRetryAfter is the Retry-After, in seconds, of a 503: the
+// store's write lock was held by another writer (a bulk import, say) for
+// the whole busy timeout.
+const UnavailableRetryAfter = "5"
 
 // ErrorStatus returns the HTTP status for an error code.
 func ErrorStatus(code string) int {
@@ -53,13 +59,25 @@ func (s *Server) Error(c *gin.Context, err error) {
 		c.AbortWithStatus(http.StatusBadRequest)
 		return
 	}
-	code := register.ErrorCode(err)
-	if code == register.EINTERNAL {
-		s.Logger.Error("internal error", slog.String("request_id", requestID(c)), slog.String("path", c.FullPath()), slog.Any("error", err))
-	}
+	code := s.noteError(c, err)
 	c.AbortWithStatusJSON(ErrorStatus(code), errorBody{Error: errorDetail{
 		Code:    code,
 		Message: register.ErrorMessage(err),
 		Fields:  register.ErrorFields(err),
 	}})
+}
+
+// noteError returns err's code, having logged an internal error (with its
+// details, which the client never sees) or an unavailable one, for which
+// it also sets Retry-After. The API and the web pages alike call it.
+func (s *Server) noteError(c *gin.Context, err error) string {
+	code := register.ErrorCode(err)
+	switch code {
+	case register.EINTERNAL:
+		s.Logger.Error("internal error", slog.String("request_id", requestID(c)), slog.String("path", c.FullPath()), slog.Any("error", err))
+	case register.EUNAVAILABLE:
+		s.Logger.Warn("unavailable", slog.String("request_id", requestID(c)), slog.String("path", c.FullPath()), slog.String("error", register.ErrorMessage(err)))
+		c.Header("Retry-After", UnavailableRetryAfter)
+	}
+	return code
 }

@@ -39,12 +39,17 @@ type env struct {
 // Password is every test user's password.
 const Password = "correct horse battery staple"
 
-func newEnv(t testing.TB) *env {
+// newEnv starts a register on a new database; options set the store up
+// before it opens.
+func newEnv(t testing.TB, options ...func(*sqlite.DB)) *env {
 	t.Helper()
 	e := &env{t: t, now: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC), Log: &bytes.Buffer{}}
 	dir := t.TempDir()
 	e.DB = sqlite.NewDB(filepath.Join(dir, "register.db"))
 	e.DB.Now = e.Now
+	for _, o := range options {
+		o(e.DB)
+	}
 	if err := e.DB.Open(); err != nil {
 		t.Fatal(err)
 	}

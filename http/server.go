@@ -221,6 +221,8 @@ func (s *Server) logRequests(c *gin.Context) {
 	level := slog.LevelDebug
 	switch {
 	case c.Request.Context().Err() != nil: // the client went away: nothing to act on
+	case status == http.StatusServiceUnavailable: // another writer held the lock: logged as a warning
+		level = slog.LevelWarn
 	case status >= 500:
 		level = slog.LevelError
 	case status >= 400:

@@ -250,12 +250,9 @@ func (s *Server) render(c *gin.Context, status int, name string, v *view) {
 
 // webError renders an error page with the status the API would give.
 func (s *Server) webError(c *gin.Context, err error) {
-	code := register.ErrorCode(err)
-	if code == register.EINTERNAL {
-		s.Logger.Error("internal error", slog.String("request_id", requestID(c)), slog.String("path", c.FullPath()), slog.Any("error", err))
-	}
+	code := s.noteError(c, err)
 	title := map[int]string{400: "There is a problem", 401: "Sign in", 403: "You cannot see this page",
-		404: "Page not found", 409: "This cannot be done now", 429: "Too many requests"}[ErrorStatus(code)]
+		404: "Page not found", 409: "This cannot be done now", 429: "Too many requests", 503: "Please try again in a few seconds"}[ErrorStatus(code)]
 	if title == "" {
 		title = "Sorry, there is a problem with the service"
 	}

@@ -17,6 +17,7 @@ const (
 	EUNPROCESSABLE = "unprocessable"     // 422
 	ERATELIMIT     = "rate_limited"      // 429
 	EINTERNAL      = "internal"          // 500
+	EUNAVAILABLE   = "unavailable"       // 503: try again shortly
 )
 
 // Error is a register error a client may see. Anything that is not an *Error

@@ -117,7 +117,7 @@ func (s *ImportService) Import(ctx context.Context, rows iter.Seq2[*register.Imp
 			}
 		}()
 	}
-	if _, err := conn.ExecContext(ctx, `PRAGMA busy_timeout = 5000`); err != nil {
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf(`PRAGMA busy_timeout = %d`, s.db.busyTimeout().Milliseconds())); err != nil {
 		return 0, err
 	}
 	// Without ctx's cancellation: database/sql would watch it with a
@@ -183,7 +183,7 @@ func (s *ImportService) Import(ctx context.Context, rows iter.Seq2[*register.Imp
 	if _, err := conn.ExecContext(bg, `PRAGMA busy_timeout = 0`); err == nil {
 		conn.ExecContext(bg, `PRAGMA wal_checkpoint(TRUNCATE)`)
 	}
-	if _, err := conn.ExecContext(bg, `PRAGMA busy_timeout = 5000`); err != nil {
+	if _, err := conn.ExecContext(bg, fmt.Sprintf(`PRAGMA busy_timeout = %d`, s.db.busyTimeout().Milliseconds())); err != nil {
 		return n, err
 	}
 	return n, nil

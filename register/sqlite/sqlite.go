@@ -23,13 +23,21 @@ const TimeLayout = "2006-01-02T15:04:05.000000Z"
 
 // pragmas go in the DSN so that every pooled connection gets them.
 // synchronous=FULL: the driver's default NORMAL can lose acknowledged commits on power loss.
-const pragmas = "_foreign_keys=on&_journal_mode=WAL&_synchronous=FULL&_busy_timeout=5000"
+const pragmas = "_foreign_keys=on&_journal_mode=WAL&_synchronous=FULL"
+
+// DefaultBusyTimeout is how long a write waits for the write lock held by
+// another writer (another process's bulk import, say) before it gives up
+// with EUNAVAILABLE.
+const DefaultBusyTimeout = 5 * time.Second
 
 // DB is the register's database: one writer connection and a read-only pool.
 type DB struct {
 	Path string
 	// Now is the store's one clock; tests move it.
 	Now func() time.Time
+	// BusyTimeout is how long a connection waits for a lock another
+	// connection holds; DefaultBusyTimeout when zero.
+	BusyTimeout time.Duration
 
 	writer *sql.DB
 	reader *sql.DB
@@ -70,13 +78,20 @@ func (db *DB) Open() error {
 }
 
 func (db *DB) dsn(readOnly bool) string {
-	u := "file:" + url.PathEscape(db.Path) + "?" + pragmas
+	u := "file:" + url.PathEscape(db.Path) + "?" + pragmas + fmt.Sprintf("&_busy_timeout=%d", db.busyTimeout().Milliseconds())
 	if readOnly {
 		// Readers keep their prepared statements: preparing and finalizing
 		// cost as much as the lookup itself (see docs/performance.md).
 		return u + "&mode=ro&_txlock=deferred&_stmt_cache_size=32"
 	}
 	return u + "&_txlock=immediate"
+}
+
+func (db *DB) busyTimeout() time.Duration {
+	if db.BusyTimeout > 0 {
+		return db.BusyTimeout
+	}
+	return DefaultBusyTimeout
 }
 
 // Close closes both pools.
@@ -154,7 +169,7 @@ func (db *DB) BeginTx(ctx context.Context) (*Tx, error) {
 	}
 	tx, err := db.writer.BeginTx(ctx, nil)
 	if err != nil {
-		return nil, err
+		return nil, FormatError(err) // another writer holding the lock throughout: EUNAVAILABLE
 	}
 	return &Tx{Tx: tx, db: db, now: db.now(), actor: register.ActorFromContext(ctx), idem: idem}, nil
 }
@@ -255,6 +270,9 @@ func FormatError(err error) error {
 			return register.Errorf(register.ECONFLICT, "That record already exists.")
 		case sqlite3.ErrConstraintForeignKey:
 			return register.Errorf(register.EUNPROCESSABLE, "That refers to something that does not exist.")
+		}
+		if se.Code == sqlite3.ErrBusy || se.Code == sqlite3.ErrLocked {
+			return register.Errorf(register.EUNAVAILABLE, "The register is busy with another write, such as a bulk import; nothing was changed. Please try again in a few seconds.")
 		}
 	}
 	return err
