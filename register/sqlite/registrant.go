@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"strconv"
 	"strings"
 
@@ -40,9 +41,17 @@ func createRegistrant(tx *Tx, r *register.Registrant) error {
 	}
 	r.Created, r.Updated = tx.now, tx.now
 	prev, _ := json.Marshal(r.PreviousNames)
-	// Numbers are random so they cannot be walked; retry the rare collision.
+	// Numbers are random so they cannot be walked; retry the rare collision,
+	// and when the number space is so full that random draws keep colliding,
+	// take the first free number after a random one.
 	for attempt := 0; ; attempt++ {
 		r.Number = register.RandomNumber()
+		if attempt == 100 {
+			var err error
+			if r.Number, err = freeNumberAfter(tx, r.Number); err != nil {
+				return err
+			}
+		}
 		res, err := tx.Exec(`INSERT INTO registrants (register_number, family_name, given_names, previous_names, date_of_birth, email, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 			r.Number, r.FamilyName, r.GivenNames, string(prev), r.DateOfBirth.String(), r.Email, formatTime(tx.now), formatTime(tx.now))
@@ -58,6 +67,48 @@ func createRegistrant(tx *Tx, r *register.Registrant) error {
 		return err
 	}
 	return tx.audit("registrant.create", "registrant", r.Number, nil, r)
+}
+
+// freeNumberAfter returns the first register number not taken at or after
+// from, wrapping around, by walking the taken numbers in order (numbers
+// sort as their serials do). Every one taken is a conflict.
+func freeNumberAfter(tx *Tx, from string) (string, error) {
+	start, err := strconv.Atoi(from[2:8])
+	if err != nil {
+		return "", err
+	}
+	from = register.NumberFromSerial(start)
+	for _, walk := range []struct {
+		query      string
+		first, end int
+	}{
+		{`SELECT register_number FROM registrants WHERE register_number >= ? ORDER BY register_number`, start, register.NumberSpace},
+		{`SELECT register_number FROM registrants WHERE register_number < ? ORDER BY register_number`, 0, start},
+	} {
+		rows, err := tx.Query(walk.query, from)
+		if err != nil {
+			return "", err
+		}
+		want := walk.first
+		for rows.Next() {
+			var n string
+			if err := rows.Scan(&n); err != nil {
+				rows.Close()
+				return "", err
+			}
+			if serial, err := strconv.Atoi(n[2:8]); err != nil || serial != want {
+				break // a gap: want is free
+			}
+			want++
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return "", err
+		}
+		if want < walk.end {
+			return register.NumberFromSerial(want), nil
+		}
+	}
+	return "", register.Errorf(register.ECONFLICT, "Every one of the %d register numbers is taken.", register.NumberSpace)
 }
 
 // FindRegistrant returns the full record, private fields included.
