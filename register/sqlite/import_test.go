@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"testing"
 
 	"github.com/probation-register/register/register"
@@ -13,11 +12,7 @@ import (
 // TestNumberPool checks that every way of numbering gives out distinct,
 // valid numbers that are not already taken, until the space is full.
 func TestNumberPool(t *testing.T) {
-	db := NewDB(filepath.Join(t.TempDir(), "register.db"))
-	if err := db.Open(); err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openTestDB(t)
 	ctx := register.NewContextWithActor(context.Background(), register.CLIActor)
 	existing := map[string]bool{}
 	for range 3 {
@@ -80,11 +75,7 @@ func TestNumberPool(t *testing.T) {
 // Query: every value arrives with its type, and a conflict is an error that
 // ends the transaction (OR ROLLBACK), never a silent no-op.
 func TestExecFused(t *testing.T) {
-	db := NewDB(filepath.Join(t.TempDir(), "register.db"))
-	if err := db.Open(); err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openTestDB(t)
 	w := db.Writer()
 	if _, err := w.Exec(`CREATE TABLE fused (id INTEGER PRIMARY KEY, s TEXT, b BLOB, n TEXT)`); err != nil {
 		t.Fatal(err)
@@ -140,11 +131,7 @@ func TestExecFused(t *testing.T) {
 // way stops at the next batch, reports the cancellation and writes nothing:
 // not the batches before it, and not the indexes it set aside.
 func TestImportCancelled(t *testing.T) {
-	db := NewDB(filepath.Join(t.TempDir(), "register.db"))
-	if err := db.Open(); err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openTestDB(t)
 	ctx, cancel := context.WithCancel(register.NewContextWithActor(context.Background(), register.CLIActor))
 	defer cancel()
 	made := 0

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"path/filepath"
 	"slices"
 	"testing"
 
@@ -15,11 +14,7 @@ import (
 // taken numbers, wrapping around), and once all are taken the answer is a
 // conflict that says so, with nothing written.
 func TestCreateRegistrantNumberSpaceFull(t *testing.T) {
-	db := NewDB(filepath.Join(t.TempDir(), "register.db"))
-	if err := db.Open(); err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openTestDB(t)
 	free := []int{0, 612_345, register.NumberSpace - 1}
 	tx, err := db.Writer().Begin()
 	if err != nil {

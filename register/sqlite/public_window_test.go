@@ -104,11 +104,7 @@ func TestBulkAuditHash(t *testing.T) {
 // write-ahead-log mode, both when it could write through a rollback
 // journal (no one else on the file) and when a reader held it.
 func TestImportJournalMode(t *testing.T) {
-	db := NewDB(filepath.Join(t.TempDir(), "register.db"))
-	if err := db.Open(); err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openTestDB(t)
 	ctx := register.NewContextWithActor(context.Background(), register.CLIActor)
 	rows := func(n int) func(func(*register.ImportRow, error) bool) {
 		return func(yield func(*register.ImportRow, error) bool) {
