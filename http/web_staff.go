@@ -239,7 +239,7 @@ func (s *Server) webRenewal(c *gin.Context) {
 	}
 	d := register.RenewalDeclaration{CPD: c.PostForm("cpd_declaration") == "yes", GoodCharacter: c.PostForm("good_character_declaration") == "yes"}
 	if _, err := s.Renewals.RequestRenewal(c.Request.Context(), id, d); err != nil {
-		if code := register.ErrorCode(err); code == register.EINTERNAL || code == register.ENOTFOUND {
+		if code := register.ErrorCode(err); code == register.EINTERNAL || code == register.ENOTFOUND || code == register.EUNAVAILABLE {
 			s.webError(c, err)
 			return
 		}
