@@ -105,20 +105,21 @@ func (s *ImportService) Import(ctx context.Context, rows iter.Seq2[*register.Imp
 	// switch is refused at once and the write goes through the log as ever.
 	s.db.reader.SetMaxIdleConns(0)
 	defer s.db.reader.SetMaxIdleConns(8) // as Open sets it
-	if _, err := conn.ExecContext(ctx, `PRAGMA busy_timeout = 0`); err != nil {
+	var mode string
+	if err := s.db.withoutWaiting(ctx, conn, func() {
+		if conn.QueryRowContext(ctx, `PRAGMA journal_mode = DELETE`).Scan(&mode) != nil {
+			mode = ""
+		}
+	}); err != nil {
 		return 0, err
 	}
-	var mode string
-	if err := conn.QueryRowContext(ctx, `PRAGMA journal_mode = DELETE`).Scan(&mode); err == nil && mode == "delete" {
+	if mode == "delete" {
 		defer func() {
 			var back string
 			if e := conn.QueryRowContext(context.Background(), `PRAGMA journal_mode = WAL`).Scan(&back); e != nil || back != "wal" {
 				err = errors.Join(err, fmt.Errorf("sqlite: bulk write: could not return to the write-ahead log (%q): %v", back, e))
 			}
 		}()
-	}
-	if _, err := conn.ExecContext(ctx, fmt.Sprintf(`PRAGMA busy_timeout = %d`, s.db.busyTimeout().Milliseconds())); err != nil {
-		return 0, err
 	}
 	// Without ctx's cancellation: database/sql would watch it with a
 	// goroutine for every statement. A cancelled ctx still stops the load
@@ -180,10 +181,7 @@ func (s *ImportService) Import(ctx context.Context, rows iter.Seq2[*register.Imp
 	// Give back the space a large write-ahead log took, without waiting:
 	// a reader holding the log would make it wait for the busy timeout.
 	bg := context.Background()
-	if _, err := conn.ExecContext(bg, `PRAGMA busy_timeout = 0`); err == nil {
-		conn.ExecContext(bg, `PRAGMA wal_checkpoint(TRUNCATE)`)
-	}
-	if _, err := conn.ExecContext(bg, fmt.Sprintf(`PRAGMA busy_timeout = %d`, s.db.busyTimeout().Milliseconds())); err != nil {
+	if err := s.db.withoutWaiting(bg, conn, func() { conn.ExecContext(bg, `PRAGMA wal_checkpoint(TRUNCATE)`) }); err != nil {
 		return n, err
 	}
 	return n, nil

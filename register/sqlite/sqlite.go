@@ -94,6 +94,18 @@ func (db *DB) busyTimeout() time.Duration {
 	return DefaultBusyTimeout
 }
 
+// withoutWaiting runs f on conn with the busy timeout at zero, so that a
+// lock held elsewhere refuses at once instead of being waited for, and then
+// puts the timeout back.
+func (db *DB) withoutWaiting(ctx context.Context, conn *sql.Conn, f func()) error {
+	if _, err := conn.ExecContext(ctx, `PRAGMA busy_timeout = 0`); err != nil {
+		return err
+	}
+	f()
+	_, err := conn.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf(`PRAGMA busy_timeout = %d`, db.busyTimeout().Milliseconds()))
+	return err
+}
+
 // Close closes both pools.
 func (db *DB) Close() error {
 	var errs []error
