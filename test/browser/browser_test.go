@@ -187,6 +187,13 @@ func newBrowser(t *testing.T) context.Context {
 		}
 		t.Skipf("%s not installed; .ci/run installs it", chromium)
 	}
+	// The profile folder is removed by hand, not by t.TempDir: Chromium's
+	// helper processes can still be writing into it for a moment after the
+	// browser has gone, which made TempDir's cleanup fail the test.
+	profile, err := os.MkdirTemp("", "register-browser-")
+	if err != nil {
+		t.Fatal(err)
+	}
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chromium),
 		chromedp.NoSandbox,
@@ -199,12 +206,23 @@ func newBrowser(t *testing.T) context.Context {
 		chromedp.Flag("disable-quic", true),
 		chromedp.Flag("disable-dev-shm-usage", true),
 		chromedp.WindowSize(1024, 900),
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(profile),
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
 	ctx, cancelTime := context.WithTimeout(ctx, 90*time.Second)
-	t.Cleanup(func() { cancelTime(); cancelCtx(); cancelAlloc() })
+	t.Cleanup(func() {
+		cancelTime()
+		cancelCtx()
+		cancelAlloc()
+		for range 50 {
+			if err = os.RemoveAll(profile); err == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Logf("browser profile %s left behind: %v", profile, err)
+	})
 	if err := chromedp.Run(ctx); err != nil {
 		t.Fatalf("start %s: %v", chromium, err)
 	}
