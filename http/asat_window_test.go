@@ -72,6 +72,9 @@ func TestAsAtWindowAgreesWithHistory(t *testing.T) {
 	if err := db.QueryRow(`SELECT COUNT(*) FROM registrations WHERE standing_from IS NOT NULL`).Scan(&windows); err != nil || windows < len(numbers) {
 		t.Fatalf("%d stored answers with a window (%v), want %d: the fast path is not exercised", windows, err, len(numbers))
 	}
+	if st, ok := f.DB.AnswerCacheStats(); !ok || !st.Complete || st.Entries != int64(windows) {
+		t.Fatalf("answer cache %+v (running %v), want all %d answers: the answers in memory are not exercised", st, ok, windows)
+	}
 	instants := func(number string) []time.Time {
 		var out []time.Time
 		rows, err := db.Query(`SELECT t FROM (
@@ -119,9 +122,11 @@ func TestAsAtWindowAgreesWithHistory(t *testing.T) {
 		}
 	}
 	// Without the windows every answer is derived from the history.
-	if _, err := f.DB.Writer().Exec(`UPDATE registrations SET standing_from = NULL, history_from = NULL`); err != nil {
+	if _, err := f.DB.Writer().Exec(`UPDATE registrations SET standing_from = NULL, history_from = NULL,
+		answer_seq = (SELECT max(answer_seq) FROM registrations) + 1`); err != nil {
 		t.Fatal(err)
 	}
+	f.DB.SyncAnswers()
 	for k, want := range served {
 		a, err := f.Server.Public.PublicRecord(ctx, k.number, &k.at)
 		if err != nil {

@@ -54,6 +54,9 @@ func newEnv(t testing.TB, options ...func(*sqlite.DB)) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { e.DB.Close() })
+	if err := e.DB.StartAnswerCache(slog.New(slog.NewJSONHandler(&syncWriter{w: e.Log}, nil))); err != nil { // as the server runs
+		t.Fatal(err)
+	}
 	keys, _, err := auth.LoadKeyring(filepath.Join(dir, "keys"), true)
 	if err != nil {
 		t.Fatal(err)

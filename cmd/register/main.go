@@ -132,6 +132,11 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	m.ln = ln
+	// Public answers from memory once built (register/sqlite/answercache.go);
+	// from the database until then.
+	if err := m.DB.StartAnswerCache(m.Logger); err != nil {
+		m.Logger.Warn("answers come from the database only", slog.Any("error", err))
+	}
 	m.httpServer = m.Server.HTTPServer(m.Config.HTTP.Addr)
 	go func() {
 		if err := m.httpServer.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -82,7 +82,7 @@ func (i *Idempotency) release() error {
 	}
 	tx := i.held
 	i.held, i.released = nil, true
-	return tx.Tx.Commit()
+	return tx.commit()
 }
 
 // Finish stores the answer with the request's write and commits it. When
@@ -115,7 +115,7 @@ func (i *Idempotency) Finish(ctx context.Context, status int, body []byte) error
 		}
 		return err
 	}
-	return tx.Tx.Commit()
+	return tx.commit()
 }
 
 // Abandon rolls back a held write whose answer will not be sent.
@@ -131,7 +131,7 @@ func (tx *Tx) Commit() error {
 	if tx.idem != nil {
 		return tx.idem.hold(tx)
 	}
-	return tx.Tx.Commit()
+	return tx.commit()
 }
 
 // Rollback rolls back, unless the transaction is held for Finish: every

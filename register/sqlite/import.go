@@ -257,6 +257,7 @@ type bulkWriter struct {
 	digest                                 rowDigest
 	auditPrev                              string
 	canon                                  []byte
+	answerSeq                              int64 // of every answer the load stores
 
 	// write's: the tables.
 	registrants, tokens, qualifications, periods, registrations, audit *bulkTable
@@ -266,6 +267,9 @@ func newBulkWriter(tx *Tx, opt ImportOptions) (*bulkWriter, error) {
 	w := &bulkWriter{tx: tx, now: formatTime(tx.now)}
 	var err error
 	if w.numbers, err = loadNumbers(tx, opt); err != nil {
+		return nil, err
+	}
+	if w.answerSeq, err = tx.nextAnswerSeq(); err != nil {
 		return nil, err
 	}
 	// The transaction holds the write lock, so ids can be given out here.
@@ -288,7 +292,7 @@ func newBulkWriter(tx *Tx, opt ImportOptions) (*bulkWriter, error) {
 	w.tokens = table(`INSERT OR ROLLBACK INTO name_tokens (token, registrant_id) VALUES `, 2)
 	w.qualifications = table(`INSERT OR ROLLBACK INTO qualifications (id, registrant_id, level, title, awarding_body, awarded_on, certificate_ref, initial_state, verified_by, verified_at, created_at) VALUES `, 11)
 	w.periods = table(`INSERT OR ROLLBACK INTO registration_periods (registrant_id, status, valid_from, valid_to, registered_until, reason, recorded_at) VALUES `, 7)
-	w.registrations = table(`INSERT OR ROLLBACK INTO registrations (`+standingColumns+`) VALUES `, 9)
+	w.registrations = table(`INSERT OR ROLLBACK INTO registrations (`+standingColumns+`) VALUES `, 10)
 	w.audit = table(`INSERT OR ROLLBACK INTO audit_log (id, at, actor, addr, action, entity, entity_id, before, after, prev_hash, hash) VALUES `, 11)
 	return w, nil
 }
@@ -494,7 +498,7 @@ func (w *bulkWriter) prepareRow(b *bulkBatch, row *register.ImportRow) error {
 		b.periods = append(b.periods, r.ID, string(p.Status), formatTime(p.From), nullTime(p.To), p.RegisteredUntil.String(), p.Reason, w.now)
 	}
 	if len(rec.Periods) > 0 {
-		values, err := standingRow(rec, tx.now)
+		values, err := standingRow(rec, tx.now, w.answerSeq)
 		if err != nil {
 			return err
 		}

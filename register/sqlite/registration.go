@@ -74,15 +74,20 @@ func storeStanding(tx *Tx, rec *register.Record) error {
 	if err != nil {
 		return err
 	}
-	values, err := standingRow(rec, tx.now)
+	seq, err := tx.nextAnswerSeq()
+	if err != nil {
+		return err
+	}
+	values, err := standingRow(rec, tx.now, seq)
 	if err != nil {
 		return err
 	}
 	if _, err = tx.Exec(`INSERT INTO registrations (`+standingColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (registrant_id) DO UPDATE SET status = excluded.status, registered_until = excluded.registered_until,
 			public_json = excluded.public_json, changes_at = excluded.changes_at,
-			standing_from = excluded.standing_from, history_from = excluded.history_from`, values...); err != nil {
+			standing_from = excluded.standing_from, history_from = excluded.history_from,
+			answer_seq = excluded.answer_seq`, values...); err != nil {
 		return err
 	}
 	return recordChanges(tx, rec, previous, previousChangesAt, values[standingBody].([]byte))
@@ -92,12 +97,12 @@ func storeStanding(tx *Tx, rec *register.Record) error {
 const standingBody = 5
 
 // standingColumns are the columns of a registrations row, in standingRow's order.
-const standingColumns = `register_number, registrant_id, status, registered_until, first_admitted_at, public_json, changes_at, standing_from, history_from`
+const standingColumns = `register_number, registrant_id, status, registered_until, first_admitted_at, public_json, changes_at, standing_from, history_from, answer_seq`
 
 // standingRow is the registrations row materialising rec's standing at now,
-// with the window in which it holds (answerWindow, public.go); the bulk
-// writer inserts it in batches.
-func standingRow(rec *register.Record, now time.Time) ([]any, error) {
+// with the window in which it holds (answerWindow, public.go) and the
+// transaction's answer_seq; the bulk writer inserts it in batches.
+func standingRow(rec *register.Record, now time.Time, seq int64) ([]any, error) {
 	s := rec.StandingAt(now)
 	body, err := register.MarshalPublic(register.NewPublicRecord(rec.Registrant, s))
 	if err != nil {
@@ -105,7 +110,7 @@ func standingRow(rec *register.Record, now time.Time) ([]any, error) {
 	}
 	standingFrom, historyFrom := answerWindow(rec, now)
 	return []any{rec.Registrant.Number, rec.Registrant.ID, string(s.Status), s.RegisteredUntil.String(),
-		formatTime(rec.Periods[0].From), body, nullTime(s.ChangesAt), standingFrom, historyFrom}, nil
+		formatTime(rec.Periods[0].From), body, nullTime(s.ChangesAt), standingFrom, historyFrom, seq}, nil
 }
 
 // Transition applies a registrar's status change at the transaction's now.

@@ -39,8 +39,9 @@ type DB struct {
 	// connection holds; DefaultBusyTimeout when zero.
 	BusyTimeout time.Duration
 
-	writer *sql.DB
-	reader *sql.DB
+	writer  *sql.DB
+	reader  *sql.DB
+	answers *answerCache // nil unless StartAnswerCache (answercache.go)
 }
 
 // NewDB returns a DB for the file at path; call Open.
@@ -109,6 +110,9 @@ func (db *DB) withoutWaiting(ctx context.Context, conn *sql.Conn, f func()) erro
 // Close closes both pools.
 func (db *DB) Close() error {
 	var errs []error
+	if db.answers != nil {
+		db.answers.close()
+	}
 	if db.reader != nil {
 		errs = append(errs, db.reader.Close())
 	}
@@ -171,6 +175,32 @@ type Tx struct {
 	now   time.Time
 	actor register.Actor
 	idem  *Idempotency // holds the commit for the answer (idempotency.go)
+	// answerSeq is the answer_seq of the answers this transaction stores,
+	// 0 until it stores one (migration 0010).
+	answerSeq int64
+}
+
+// nextAnswerSeq returns the answer_seq for the answers tx stores: one
+// greater than any in the table, the same for all of them.
+func (tx *Tx) nextAnswerSeq() (int64, error) {
+	if tx.answerSeq == 0 {
+		if err := tx.QueryRow(`SELECT coalesce(max(answer_seq), 0) + 1 FROM registrations`).Scan(&tx.answerSeq); err != nil {
+			return 0, err
+		}
+	}
+	return tx.answerSeq, nil
+}
+
+// commit commits and, when tx stored answers, brings the in-memory
+// answers up to date before the write returns.
+func (tx *Tx) commit() error {
+	if err := tx.Tx.Commit(); err != nil {
+		return err
+	}
+	if tx.answerSeq != 0 {
+		tx.db.answersCommitted()
+	}
+	return nil
 }
 
 // BeginTx starts a write transaction (BEGIN IMMEDIATE on the one writer).
