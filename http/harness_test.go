@@ -54,8 +54,12 @@ func newEnv(t testing.TB, options ...func(*sqlite.DB)) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { e.DB.Close() })
-	if err := e.DB.StartAnswerCache(slog.New(slog.NewJSONHandler(&syncWriter{w: e.Log}, nil))); err != nil { // as the server runs
+	logs := &syncWriter{w: e.Log}
+	if err := e.DB.StartAnswerCache(slog.New(slog.NewJSONHandler(logs, nil))); err != nil { // as the server runs
 		t.Fatal(err)
+	}
+	for st, _ := e.DB.AnswerCacheStats(); st.Builds == 0; st, _ = e.DB.AnswerCacheStats() {
+		time.Sleep(time.Millisecond) // built (and logged) before any test reads the log
 	}
 	keys, _, err := auth.LoadKeyring(filepath.Join(dir, "keys"), true)
 	if err != nil {
@@ -66,7 +70,7 @@ func newEnv(t testing.TB, options ...func(*sqlite.DB)) *env {
 	renewals := sqlite.NewRenewalService(e.DB, register.DefaultRequirement)
 	orgs := sqlite.NewOrganisationService(e.DB)
 	e.Server = &registerhttp.Server{
-		Logger:          slog.New(slog.NewJSONHandler(&syncWriter{w: e.Log}, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Logger:          slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Now:             e.Now,
 		Registrants:     sqlite.NewRegistrantService(e.DB),
 		Registrations:   sqlite.NewRegistrationService(e.DB),

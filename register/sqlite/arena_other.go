@@ -16,5 +16,3 @@ func freeArena([]byte) {}
 func mapShared(*os.File, int) ([]byte, error) {
 	return nil, errors.New("the WAL index cannot be mapped on this system")
 }
-
-func unmapShared([]byte) {}

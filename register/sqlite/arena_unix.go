@@ -23,5 +23,3 @@ func freeArena(b []byte) { syscall.Munmap(b) }
 func mapShared(f *os.File, n int) ([]byte, error) {
 	return syscall.Mmap(int(f.Fd()), 0, n, syscall.PROT_READ, syscall.MAP_SHARED)
 }
-
-func unmapShared(b []byte) { syscall.Munmap(b) }

@@ -49,7 +49,9 @@ func mapWALIndex(path string) (*walIndex, error) {
 	return &walIndex{mem: mem, f: f}, nil
 }
 
+// close closes the file but keeps the mapping (a page of address space):
+// a lookup that began before its cache closed may still read the header,
+// and a stale header only sends it to the database.
 func (w *walIndex) close() {
-	unmapShared(w.mem)
 	w.f.Close()
 }
