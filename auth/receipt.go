@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -54,17 +55,36 @@ func NewReceipts(keys *Keyring, issuer string) *Receipts {
 
 // Sign returns a compact JWS over a check: subject is the register number.
 // The token is assembled by hand in one buffer around the already encoded
-// result: a bulk check signs a thousand of them, and re-encoding each
-// result through encoding/json cost as much as the signature. What is
-// left is the Ed25519 signature itself (see docs/performance.md).
+// result: re-encoding each result through encoding/json cost as much as
+// the signature. What is left is the Ed25519 signature itself; SignBatch
+// shares one among many receipts (batch.go).
 func (r *Receipts) Sign(number, checker string, checkedAt time.Time, result json.RawMessage) (string, error) {
-	if !json.Valid(result) {
-		return "", errors.New("receipt: result is not JSON")
+	p, err := r.claims(number, checker, checkedAt, result)
+	if err != nil {
+		return "", err
 	}
 	key := r.Keys.Current()
+	enc := base64.RawURLEncoding
+	header := r.header(key)
+	sigLen := enc.EncodedLen(ed25519.SignatureSize)
+	tok := make([]byte, 0, len(header)+1+enc.EncodedLen(len(p))+1+sigLen)
+	tok = append(tok, header...)
+	tok = append(tok, '.')
+	tok = enc.AppendEncode(tok, p)
+	sig := ed25519.Sign(key.Private, tok)
+	tok = append(tok, '.')
+	tok = enc.AppendEncode(tok, sig)
+	return string(tok), nil
+}
+
+// claims is a receipt's payload (ReceiptClaims), encoded.
+func (r *Receipts) claims(number, checker string, checkedAt time.Time, result json.RawMessage) ([]byte, error) {
+	if !json.Valid(result) {
+		return nil, errors.New("receipt: result is not JSON")
+	}
 	var jti [9]byte
 	if _, err := rand.Read(jti[:]); err != nil {
-		return "", err
+		return nil, err
 	}
 	enc := base64.RawURLEncoding
 	p := make([]byte, 0, 160+len(r.Issuer)+len(number)+len(checker)+len(result))
@@ -83,17 +103,7 @@ func (r *Receipts) Sign(number, checker string, checkedAt time.Time, result json
 	p = append(p, `","result":`...)
 	p = append(p, result...)
 	p = append(p, '}')
-
-	header := r.header(key)
-	sigLen := enc.EncodedLen(ed25519.SignatureSize)
-	tok := make([]byte, 0, len(header)+1+enc.EncodedLen(len(p))+1+sigLen)
-	tok = append(tok, header...)
-	tok = append(tok, '.')
-	tok = enc.AppendEncode(tok, p)
-	sig := ed25519.Sign(key.Private, tok)
-	tok = append(tok, '.')
-	tok = enc.AppendEncode(tok, sig)
-	return string(tok), nil
+	return p, nil
 }
 
 // header returns the encoded JWS header for key, made once per key.
@@ -132,6 +142,9 @@ const MaxReceiptLength = 64 << 10
 func (r *Receipts) Verify(receipt string) (*ReceiptClaims, string, error) {
 	if len(receipt) > MaxReceiptLength {
 		return nil, "", ErrReceipt
+	}
+	if strings.Contains(receipt, "~") {
+		return r.verifyBatch(receipt)
 	}
 	var claims ReceiptClaims
 	var kid string

@@ -3,15 +3,13 @@ package http
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"net/http"
-	"runtime"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/probation-register/register/auth"
 	"github.com/probation-register/register/register"
 )
 
@@ -185,29 +183,25 @@ func appendJSONString(dst []byte, s string) []byte {
 	return append(dst, '"')
 }
 
-// signResults gives every answered item its receipt. Signing is most of a
-// large check's cost, so it is spread over the processors.
+// signResults gives every answered item its receipt, all of them sharing
+// one signature (auth.SignBatch).
 func (s *Server) signResults(out []checkResultBody, checker string, checkedAt time.Time) error {
-	workers := min(runtime.GOMAXPROCS(0), len(out))
-	errs := make([]error, workers)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() {
-			for i := w; i < len(out); i += workers {
-				if out[i].Result == nil {
-					continue
-				}
-				r, err := s.Receipts.Sign(out[i].Number, checker, checkedAt, out[i].Result)
-				if err != nil {
-					errs[w] = err
-					return
-				}
-				out[i].Receipt = r
-			}
-		})
+	var items []auth.ReceiptItem
+	var at []int
+	for i := range out {
+		if out[i].Result != nil {
+			items = append(items, auth.ReceiptItem{Number: out[i].Number, Checker: checker, CheckedAt: checkedAt, Result: out[i].Result})
+			at = append(at, i)
+		}
 	}
-	wg.Wait()
-	return errors.Join(errs...)
+	receipts, err := s.Receipts.SignBatch(items)
+	if err != nil {
+		return err
+	}
+	for k, i := range at {
+		out[i].Receipt = receipts[k]
+	}
+	return nil
 }
 
 // myChecks shows a registrant who checked their record: who, when, how and why.

@@ -1,38 +1,91 @@
 package http_test
 
 import (
+	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/go-jose/go-jose/v4"
+	"github.com/transparency-dev/merkle/proof"
+	"github.com/transparency-dev/merkle/rfc6962"
 
 	"github.com/probation-register/register/auth"
 	"github.com/probation-register/register/register"
 )
 
 // verifyOffline checks a receipt as a holder would, with a standard JOSE
-// library and the published key set only.
+// library, an RFC 6962 Merkle library and the published key set only
+// (docs/organisations.md, "Verifying a receipt offline").
 func verifyOffline(t *testing.T, e *env, receipt string) map[string]any {
 	t.Helper()
 	var set jose.JSONWebKeySet
 	if err := json.Unmarshal(e.Do("GET", "/.well-known/jwks.json", "", nil).Body, &set); err != nil {
 		t.Fatal(err)
 	}
-	jws, err := jose.ParseSignedCompact(receipt, []jose.SignatureAlgorithm{jose.EdDSA})
-	if err != nil {
-		t.Fatal(err)
+	verify := func(compactJWS, typ string) []byte {
+		jws, err := jose.ParseSignedCompact(compactJWS, []jose.SignatureAlgorithm{jose.EdDSA})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := jws.Signatures[0].Header
+		if h.ExtraHeaders["typ"] != typ {
+			t.Fatalf("typ %v, want %s", h.ExtraHeaders["typ"], typ)
+		}
+		keys := set.Key(h.KeyID)
+		if len(keys) != 1 {
+			t.Fatalf("kid %q is not published", h.KeyID)
+		}
+		payload, err := jws.Verify(keys[0])
+		if err != nil {
+			t.Fatalf("offline verification: %v", err)
+		}
+		return payload
 	}
-	keys := set.Key(jws.Signatures[0].Header.KeyID)
-	if len(keys) != 1 {
-		t.Fatalf("kid %q is not published", jws.Signatures[0].Header.KeyID)
-	}
-	payload, err := jws.Verify(keys[0])
-	if err != nil {
-		t.Fatalf("offline verification: %v", err)
+	var claims []byte
+	if parts := strings.Split(receipt, "~"); len(parts) == 1 {
+		claims = verify(receipt, auth.ReceiptType)
+	} else {
+		// A batched receipt: the JWS signs a Merkle root; the claims are
+		// a leaf, with the audit path from it to the root.
+		if len(parts) != 4 {
+			t.Fatalf("%d parts", len(parts))
+		}
+		var batch struct {
+			Tree string `json:"tree"`
+			Size uint64 `json:"size"`
+			Root string `json:"root"`
+		}
+		if err := json.Unmarshal(verify(parts[0], auth.BatchReceiptType), &batch); err != nil || batch.Tree != "rfc6962-sha256" {
+			t.Fatalf("batch payload %+v %v", batch, err)
+		}
+		b64 := base64.RawURLEncoding
+		root, err1 := b64.DecodeString(batch.Root)
+		c, err2 := b64.DecodeString(parts[1])
+		index, err3 := strconv.ParseUint(parts[2], 10, 64)
+		var path [][]byte
+		for _, p := range strings.Split(parts[3], ".") {
+			if p != "" {
+				h, err := b64.DecodeString(p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				path = append(path, h)
+			}
+		}
+		if err := errors.Join(err1, err2, err3); err != nil {
+			t.Fatal(err)
+		}
+		hasher := rfc6962.DefaultHasher
+		if err := proof.VerifyInclusion(hasher, index, batch.Size, hasher.HashLeaf(c), path, root); err != nil {
+			t.Fatalf("offline verification of the audit path: %v", err)
+		}
+		claims = c
 	}
 	var m map[string]any
-	if err := json.Unmarshal(payload, &m); err != nil {
+	if err := json.Unmarshal(claims, &m); err != nil {
 		t.Fatal(err)
 	}
 	return m

@@ -74,6 +74,9 @@ type Server struct {
 	limiters  *limiters
 	// webSessions are the signed-in browsers of the HTML pages (web.go).
 	webSessions *webSessions
+	// batcher signs public receipts in batches (receipt.go).
+	batcherOnce sync.Once
+	batcher     *auth.ReceiptBatcher
 }
 
 // Handler returns the server's routes, building them on first use.

@@ -1,0 +1,270 @@
+package auth
+
+import (
+	"crypto"
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/transparency-dev/merkle/compact"
+	"github.com/transparency-dev/merkle/proof"
+	"github.com/transparency-dev/merkle/rfc6962"
+)
+
+// A batched receipt carries the same claims as a single one (Sign), but
+// many receipts share one signature: the claims of every receipt in a
+// batch are the leaves of a Merkle tree (RFC 6962, SHA-256), and one
+// compact JWS signs the tree's root. Each receipt is four parts joined by
+// "~":
+//
+//	<JWS over the batch> ~ <claims, base64url> ~ <leaf index> ~ <audit path: hashes, base64url, joined by ".">
+//
+// The JWS's typ is BatchReceiptType and its payload
+// {"iss","aud":["register-receipt"],"iat","tree":"rfc6962-sha256","size","root"}.
+// To verify: check the JWS as for a single receipt; hash the decoded claims
+// as an RFC 6962 leaf (SHA-256 of a zero byte and the claims); check the
+// audit path takes that leaf at that index to the root in a tree of that
+// size (RFC 6962 section 2.1.1, RFC 9162 section 2.1.3.2); then read the
+// claims as a single receipt's payload. docs/organisations.md shows it.
+//
+// An Ed25519 signature costs more server time than answering a
+// verification from memory; a bulk check of 1,000 items signs once, and
+// concurrent public checks asking for receipts share a signature through
+// ReceiptBatcher.
+const (
+	BatchReceiptType = "npr-receipt-batch+jwt"
+	BatchTree        = "rfc6962-sha256"
+)
+
+// ReceiptItem is one check to sign.
+type ReceiptItem struct {
+	Number, Checker string
+	CheckedAt       time.Time
+	Result          json.RawMessage
+}
+
+// BatchClaims are a batch JWS's payload.
+type BatchClaims struct {
+	jwt.RegisteredClaims
+	Tree string `json:"tree"`
+	Size uint64 `json:"size"`
+	Root string `json:"root"`
+}
+
+var merkleHasher = rfc6962.New(crypto.SHA256)
+
+// SignBatch signs every item's receipt with one signature.
+func (r *Receipts) SignBatch(items []ReceiptItem) ([]string, error) {
+	if len(items) == 0 {
+		return nil, nil
+	}
+	enc := base64.RawURLEncoding
+	claims := make([][]byte, len(items))
+	leaves := make([][]byte, len(items))
+	for i, it := range items {
+		c, err := r.claims(it.Number, it.Checker, it.CheckedAt, it.Result)
+		if err != nil {
+			return nil, err
+		}
+		claims[i], leaves[i] = c, merkleHasher.HashLeaf(c)
+	}
+	// Every node of the tree, for the audit paths.
+	nodes := make(map[compact.NodeID][]byte, 2*len(items))
+	visit := func(id compact.NodeID, hash []byte) { nodes[id] = hash }
+	rf := compact.RangeFactory{Hash: merkleHasher.HashChildren}
+	tree := rf.NewEmptyRange(0)
+	for i, leaf := range leaves {
+		nodes[compact.NewNodeID(0, uint64(i))] = leaf
+		if err := tree.Append(leaf, visit); err != nil {
+			return nil, err
+		}
+	}
+	root, err := tree.GetRootHash(visit)
+	if err != nil {
+		return nil, err
+	}
+	size := uint64(len(items))
+	key := r.Keys.Current()
+	p := make([]byte, 0, 160+len(r.Issuer))
+	p = append(p, `{"iss":`...)
+	p = appendJSONString(p, r.Issuer)
+	p = append(p, `,"aud":["`+ReceiptAudience+`"],"iat":`...)
+	p = strconv.AppendInt(p, items[0].CheckedAt.Unix(), 10)
+	p = append(p, `,"tree":"`+BatchTree+`","size":`...)
+	p = strconv.AppendUint(p, size, 10)
+	p = append(p, `,"root":"`...)
+	p = enc.AppendEncode(p, root)
+	p = append(p, `"}`...)
+	jws := append([]byte(r.batchHeader(key)), '.')
+	jws = enc.AppendEncode(jws, p)
+	sig := ed25519.Sign(key.Private, jws)
+	jws = append(jws, '.')
+	jws = enc.AppendEncode(jws, sig)
+
+	out := make([]string, len(items))
+	for i := range items {
+		path, err := auditPath(nodes, uint64(i), size)
+		if err != nil {
+			return nil, err
+		}
+		b := make([]byte, 0, len(jws)+enc.EncodedLen(len(claims[i]))+8+len(path)*44)
+		b = append(b, jws...)
+		b = append(b, '~')
+		b = enc.AppendEncode(b, claims[i])
+		b = append(b, '~')
+		b = strconv.AppendUint(b, uint64(i), 10)
+		b = append(b, '~')
+		for j, h := range path {
+			if j > 0 {
+				b = append(b, '.')
+			}
+			b = enc.AppendEncode(b, h)
+		}
+		out[i] = string(b)
+	}
+	return out, nil
+}
+
+// auditPath is leaf index's inclusion proof, from the tree's nodes.
+func auditPath(nodes map[compact.NodeID][]byte, index, size uint64) ([][]byte, error) {
+	need, err := proof.Inclusion(index, size)
+	if err != nil {
+		return nil, err
+	}
+	hashes := make([][]byte, len(need.IDs))
+	for i, id := range need.IDs {
+		h, ok := nodes[id]
+		if !ok {
+			return nil, errors.New("receipt: a node of the tree is missing")
+		}
+		hashes[i] = h
+	}
+	return need.Rehash(hashes, merkleHasher.HashChildren)
+}
+
+// batchHeader returns the encoded JWS header of key's batch receipts.
+func (r *Receipts) batchHeader(key *Key) string {
+	id := "batch:" + key.ID
+	if h, ok := r.headers.Load(id); ok {
+		return h.(string)
+	}
+	b, _ := json.Marshal(map[string]string{"alg": "EdDSA", "kid": key.ID, "typ": BatchReceiptType})
+	h := base64.RawURLEncoding.EncodeToString(b)
+	r.headers.Store(id, h)
+	return h
+}
+
+// verifyBatch verifies a batched receipt and returns its claims.
+func (r *Receipts) verifyBatch(receipt string) (*ReceiptClaims, string, error) {
+	parts := strings.Split(receipt, "~")
+	if len(parts) != 4 {
+		return nil, "", ErrReceipt
+	}
+	var batch BatchClaims
+	var kid string
+	_, err := r.parser.ParseWithClaims(parts[0], &batch, func(tok *jwt.Token) (any, error) {
+		if typ, _ := tok.Header["typ"].(string); typ != BatchReceiptType {
+			return nil, ErrReceipt
+		}
+		kid, _ = tok.Header["kid"].(string)
+		key := r.Keys.Find(kid)
+		if key == nil {
+			return nil, ErrReceipt
+		}
+		return key.Public, nil
+	})
+	if err != nil || batch.Tree != BatchTree || batch.Issuer != r.Issuer {
+		return nil, "", ErrReceipt
+	}
+	enc := base64.RawURLEncoding.Strict()
+	root, err := enc.DecodeString(batch.Root)
+	if err != nil {
+		return nil, "", ErrReceipt
+	}
+	claimsJSON, err := enc.DecodeString(parts[1])
+	if err != nil {
+		return nil, "", ErrReceipt
+	}
+	index, err := strconv.ParseUint(parts[2], 10, 64)
+	if err != nil || strconv.FormatUint(index, 10) != parts[2] {
+		return nil, "", ErrReceipt
+	}
+	var path [][]byte
+	if parts[3] != "" {
+		for _, s := range strings.Split(parts[3], ".") {
+			h, err := enc.DecodeString(s)
+			if err != nil {
+				return nil, "", ErrReceipt
+			}
+			path = append(path, h)
+		}
+	}
+	if proof.VerifyInclusion(merkleHasher, index, batch.Size, merkleHasher.HashLeaf(claimsJSON), path, root) != nil {
+		return nil, "", ErrReceipt
+	}
+	var claims ReceiptClaims
+	if err := json.Unmarshal(claimsJSON, &claims); err != nil || claims.Issuer != r.Issuer ||
+		len(claims.Audience) != 1 || claims.Audience[0] != ReceiptAudience {
+		return nil, "", ErrReceipt
+	}
+	return &claims, kid, nil
+}
+
+// ReceiptBatcher signs the receipts of concurrent requests together. The
+// first request to arrive when no batch is gathering waits Linger for
+// others to join, then signs the batch for all of them; requests arriving
+// meanwhile gather the next one. Under load a batch holds as many
+// receipts as arrive in Linger plus one signature; with one request at a
+// time each waits Linger and has a batch of its own.
+type ReceiptBatcher struct {
+	Receipts *Receipts
+	Linger   time.Duration
+
+	mu        sync.Mutex
+	gathering *receiptBatch
+}
+
+// DefaultLinger is how long a batch gathers: well under a request's time
+// on the network, and under load enough to share one signature among tens.
+const DefaultLinger = 250 * time.Microsecond
+
+type receiptBatch struct {
+	items    []ReceiptItem
+	receipts []string
+	err      error
+	done     chan struct{}
+}
+
+// Sign returns item's receipt, signed in a batch.
+func (b *ReceiptBatcher) Sign(item ReceiptItem) (string, error) {
+	b.mu.Lock()
+	batch := b.gathering
+	leader := batch == nil
+	if leader {
+		batch = &receiptBatch{done: make(chan struct{})}
+		b.gathering = batch
+	}
+	i := len(batch.items)
+	batch.items = append(batch.items, item)
+	b.mu.Unlock()
+	if leader {
+		time.Sleep(b.Linger)
+		b.mu.Lock()
+		b.gathering = nil
+		b.mu.Unlock()
+		batch.receipts, batch.err = b.Receipts.SignBatch(batch.items)
+		close(batch.done)
+	} else {
+		<-batch.done
+	}
+	if batch.err != nil {
+		return "", batch.err
+	}
+	return batch.receipts[i], nil
+}
