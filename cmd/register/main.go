@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -379,6 +380,10 @@ func newRootCmd(in io.Reader, out, errOut io.Writer) *cobra.Command {
 	return root
 }
 
+// DefaultGoMemoryLimit is the soft limit on the Go runtime's memory in
+// `serve` unless GOMEMLIMIT sets another (docs/operations.md).
+const DefaultGoMemoryLimit = 48 << 20
+
 func newServeCmd(e *env) *cobra.Command {
 	var demo bool
 	cmd := &cobra.Command{
@@ -394,6 +399,12 @@ func newServeCmd(e *env) *cobra.Command {
 				if err := serveDemo(cmd.Context(), m, e.out); err != nil {
 					return err
 				}
+			}
+			if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
+				// The Go heap's own share of the server's memory, beside the
+				// answers held outside it and SQLite's caches: collected
+				// harder near the limit rather than allowed to double.
+				debug.SetMemoryLimit(DefaultGoMemoryLimit)
 			}
 			if err := m.Run(cmd.Context()); err != nil {
 				return err
