@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/klauspost/compress/zstd"
 
@@ -56,9 +57,8 @@ import (
 const answerPoll = time.Second
 
 const (
-	answerPageSize = 1000                                  // slots per page
-	answerPages    = register.NumberSpace / answerPageSize // one slot per register number
-	answerChunk    = 1 << 20                               // bytes per arena chunk
+	answerSlots = register.NumberSpace // one slot per register number
+	answerChunk = 1 << 20              // bytes per arena chunk
 	// answerCatchUpMax is the most changed rows read one by one; a larger
 	// change (a bulk import by another process) rebuilds the cache instead.
 	answerCatchUpMax = 10000
@@ -166,8 +166,10 @@ func (c *answerCache) doClose() {
 	close(c.stop)
 	c.done.Wait()
 	c.mu.Lock()
-	old := c.gen.Swap(newAnswerGen(nil, 0))
-	c.synced.Store(nil) // every lookup now goes to the database
+	closed := &answerGen{retired: true} // holds nothing: every lookup now goes to the database
+	closed.chunks.Store(&[][]byte{})
+	old := c.gen.Swap(closed)
+	c.synced.Store(nil)
 	c.conn.Close()
 	c.pool.Close()
 	c.shm.close()
@@ -499,12 +501,13 @@ func numberSerial(number string) (int, bool) {
 }
 
 // answerGen is one generation of the cache: a table of slots, one per
-// register number, pointing into an arena of chunks mapped outside the Go
-// heap. Entries are written once and never changed; a changed answer is
+// register number, pointing into an arena of chunks, both mapped outside
+// the Go heap (the table's pages take memory only once written to). Entries are written once and never changed; a changed answer is
 // a new entry and the slot moves to it. A full build makes a new
 // generation (with a fresh dictionary), which also drops replaced entries.
 type answerGen struct {
-	pages  [answerPages]atomic.Pointer[[answerPageSize]atomic.Uint32]
+	slots  []uint32 // read and written atomically; 0 is empty, else position+1
+	table  []byte   // the mapping that holds slots
 	chunks atomic.Pointer[[][]byte]
 	enc    *zstd.Encoder
 	dec    *zstd.Decoder
@@ -525,6 +528,8 @@ type answerGen struct {
 
 func newAnswerGen(dict []byte, samples int) *answerGen {
 	g := &answerGen{samples: samples}
+	g.table = allocArena(answerSlots * 4)
+	g.slots = unsafe.Slice((*uint32)(unsafe.Pointer(&g.table[0])), answerSlots)
 	encOpts := []zstd.EOption{zstd.WithEncoderCRC(false), zstd.WithEncoderLevel(zstd.SpeedFastest),
 		zstd.WithEncoderConcurrency(1), zstd.WithSingleSegment(true), zstd.WithLowerEncoderMem(true)}
 	decOpts := []zstd.DOption{zstd.WithDecoderConcurrency(2 * runtime.GOMAXPROCS(0)), zstd.IgnoreChecksum(true)}
@@ -561,7 +566,13 @@ func (g *answerGen) retire() {
 		freeArena(ch)
 	}
 	g.chunks.Store(&[][]byte{})
-	g.dec.Close()
+	if g.table != nil {
+		freeArena(g.table)
+		g.slots, g.table = nil, nil
+	}
+	if g.dec != nil {
+		g.dec.Close()
+	}
 }
 
 // needsBuild reports whether a rebuild would pay: replaced entries take
@@ -574,11 +585,10 @@ func (g *answerGen) needsBuild() bool {
 
 // entry returns the bytes of serial's entry, or nil.
 func (g *answerGen) entry(serial int) []byte {
-	page := g.pages[serial/answerPageSize].Load()
-	if page == nil {
-		return nil
+	if g.slots == nil {
+		return nil // retired
 	}
-	v := page[serial%answerPageSize].Load()
+	v := atomic.LoadUint32(&g.slots[serial])
 	if v == 0 {
 		return nil
 	}
@@ -651,13 +661,7 @@ func (g *answerGen) put(r *answerRow) {
 		g.entries.Add(1)
 	}
 	g.live += int64(size)
-	pi := serial / answerPageSize
-	page := g.pages[pi].Load()
-	if page == nil {
-		page = new([answerPageSize]atomic.Uint32)
-		g.pages[pi].Store(page)
-	}
-	page[serial%answerPageSize].Store(pos + 1)
+	atomic.StoreUint32(&g.slots[serial], pos+1)
 }
 
 // drop removes serial's entry, when an answer cannot be held (it is then
@@ -666,7 +670,7 @@ func (g *answerGen) drop(serial int, old []byte) {
 	if old == nil {
 		return
 	}
-	g.pages[serial/answerPageSize].Load()[serial%answerPageSize].Store(0)
+	atomic.StoreUint32(&g.slots[serial], 0)
 	g.live -= int64(len(old))
 	g.entries.Add(-1)
 }
