@@ -38,7 +38,8 @@ func storedHolds(t, now time.Time, changesAt, standingFrom sql.NullString) bool 
 }
 
 // PublicRecord serves the stored answer when it holds at the instant asked
-// (one indexed read) and derives it from the history otherwise.
+// (from memory when the server holds the answers, answercache.go; else one
+// indexed read) and derives it from the history otherwise.
 func (s *PublicService) PublicRecord(ctx context.Context, number string, at *time.Time) (*register.PublicAnswer, error) {
 	now := s.db.now()
 	t := now
