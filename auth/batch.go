@@ -101,7 +101,7 @@ func (r *Receipts) SignBatch(items []ReceiptItem) ([]string, error) {
 	p = append(p, `,"root":"`...)
 	p = enc.AppendEncode(p, root)
 	p = append(p, `"}`...)
-	jws := append([]byte(r.batchHeader(key)), '.')
+	jws := append([]byte(r.header(key, BatchReceiptType)), '.')
 	jws = enc.AppendEncode(jws, p)
 	sig := ed25519.Sign(key.Private, jws)
 	jws = append(jws, '.')
@@ -148,18 +148,6 @@ func auditPath(nodes map[compact.NodeID][]byte, index, size uint64) ([][]byte, e
 	return need.Rehash(hashes, merkleHasher.HashChildren)
 }
 
-// batchHeader returns the encoded JWS header of key's batch receipts.
-func (r *Receipts) batchHeader(key *Key) string {
-	id := "batch:" + key.ID
-	if h, ok := r.headers.Load(id); ok {
-		return h.(string)
-	}
-	b, _ := json.Marshal(map[string]string{"alg": "EdDSA", "kid": key.ID, "typ": BatchReceiptType})
-	h := base64.RawURLEncoding.EncodeToString(b)
-	r.headers.Store(id, h)
-	return h
-}
-
 // verifyBatch verifies a batched receipt and returns its claims.
 func (r *Receipts) verifyBatch(receipt string) (*ReceiptClaims, string, error) {
 	parts := strings.Split(receipt, "~")
@@ -167,19 +155,8 @@ func (r *Receipts) verifyBatch(receipt string) (*ReceiptClaims, string, error) {
 		return nil, "", ErrReceipt
 	}
 	var batch BatchClaims
-	var kid string
-	_, err := r.parser.ParseWithClaims(parts[0], &batch, func(tok *jwt.Token) (any, error) {
-		if typ, _ := tok.Header["typ"].(string); typ != BatchReceiptType {
-			return nil, ErrReceipt
-		}
-		kid, _ = tok.Header["kid"].(string)
-		key := r.Keys.Find(kid)
-		if key == nil {
-			return nil, ErrReceipt
-		}
-		return key.Public, nil
-	})
-	if err != nil || batch.Tree != BatchTree || batch.Issuer != r.Issuer {
+	kid, err := r.parse(parts[0], BatchReceiptType, &batch)
+	if err != nil || batch.Tree != BatchTree {
 		return nil, "", ErrReceipt
 	}
 	enc := base64.RawURLEncoding.Strict()

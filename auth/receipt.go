@@ -65,7 +65,7 @@ func (r *Receipts) Sign(number, checker string, checkedAt time.Time, result json
 	}
 	key := r.Keys.Current()
 	enc := base64.RawURLEncoding
-	header := r.header(key)
+	header := r.header(key, ReceiptType)
 	sigLen := enc.EncodedLen(ed25519.SignatureSize)
 	tok := make([]byte, 0, len(header)+1+enc.EncodedLen(len(p))+1+sigLen)
 	tok = append(tok, header...)
@@ -106,14 +106,16 @@ func (r *Receipts) claims(number, checker string, checkedAt time.Time, result js
 	return p, nil
 }
 
-// header returns the encoded JWS header for key, made once per key.
-func (r *Receipts) header(key *Key) string {
-	if h, ok := r.headers.Load(key.ID); ok {
+// header returns the encoded JWS header of key's receipts of type typ,
+// made once per key and type.
+func (r *Receipts) header(key *Key, typ string) string {
+	id := typ + " " + key.ID
+	if h, ok := r.headers.Load(id); ok {
 		return h.(string)
 	}
-	b, _ := json.Marshal(map[string]string{"alg": jwt.SigningMethodEdDSA.Alg(), "kid": key.ID, "typ": ReceiptType})
+	b, _ := json.Marshal(map[string]string{"alg": jwt.SigningMethodEdDSA.Alg(), "kid": key.ID, "typ": typ})
 	h := base64.RawURLEncoding.EncodeToString(b)
-	r.headers.Store(key.ID, h)
+	r.headers.Store(id, h)
 	return h
 }
 
@@ -147,9 +149,19 @@ func (r *Receipts) Verify(receipt string) (*ReceiptClaims, string, error) {
 		return r.verifyBatch(receipt)
 	}
 	var claims ReceiptClaims
+	kid, err := r.parse(receipt, ReceiptType, &claims)
+	if err != nil {
+		return nil, "", err
+	}
+	return &claims, kid, nil
+}
+
+// parse verifies a compact JWS of type typ, signed by a key of the ring,
+// into claims, and returns the key's id.
+func (r *Receipts) parse(compact, typ string, claims jwt.Claims) (string, error) {
 	var kid string
-	_, err := r.parser.ParseWithClaims(receipt, &claims, func(tok *jwt.Token) (any, error) {
-		if typ, _ := tok.Header["typ"].(string); typ != ReceiptType {
+	_, err := r.parser.ParseWithClaims(compact, claims, func(tok *jwt.Token) (any, error) {
+		if t, _ := tok.Header["typ"].(string); t != typ {
 			return nil, ErrReceipt
 		}
 		kid, _ = tok.Header["kid"].(string)
@@ -160,9 +172,9 @@ func (r *Receipts) Verify(receipt string) (*ReceiptClaims, string, error) {
 		return key.Public, nil
 	})
 	if err != nil {
-		return nil, "", ErrReceipt
+		return "", ErrReceipt
 	}
-	return &claims, kid, nil
+	return kid, nil
 }
 
 // JWKS is the public key set, every key of the ring, for offline verification.
