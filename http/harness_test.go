@@ -58,6 +58,7 @@ func newEnv(t testing.TB, options ...func(*sqlite.DB)) *env {
 	if err := e.DB.StartAnswerCache(slog.New(slog.NewJSONHandler(logs, nil))); err != nil { // as the server runs
 		t.Fatal(err)
 	}
+	e.DB.StartVerificationIndex(slog.New(slog.NewJSONHandler(logs, nil)))
 	for st, _ := e.DB.AnswerCacheStats(); st.Builds == 0; st, _ = e.DB.AnswerCacheStats() {
 		time.Sleep(time.Millisecond) // built (and logged) before any test reads the log
 	}

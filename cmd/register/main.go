@@ -138,6 +138,8 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.DB.StartAnswerCache(m.Logger); err != nil {
 		m.Logger.Warn("answers come from the database only", slog.Any("error", err))
 	}
+	// "Who checked me" indexed a moment after each check (register/sqlite/verifyindex.go).
+	m.DB.StartVerificationIndex(m.Logger)
 	m.httpServer = m.Server.HTTPServer(m.Config.HTTP.Addr)
 	go func() {
 		if err := m.httpServer.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

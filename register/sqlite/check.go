@@ -204,9 +204,7 @@ func identityMatch(it register.CheckItem, row checkRow) *bool {
 
 // FindVerifications lists who checked a registrant's record.
 func (s *OrganisationService) FindVerifications(ctx context.Context, registrantID int64) ([]*register.Verification, error) {
-	rows, err := s.db.reader.QueryContext(ctx, `SELECT v.id, v.register_number, COALESCE(v.organisation_id, 0), COALESCE(o.name, ''), v.method, v.purpose, v.checked_at, v.as_at
-		FROM verifications v LEFT JOIN organisations o ON o.id = v.organisation_id
-		WHERE v.registrant_id = ? ORDER BY v.id DESC LIMIT ?`, registrantID, register.MaxVerifications)
+	rows, err := s.db.reader.QueryContext(ctx, findVerificationsQuery, registrantID, register.MaxVerifications)
 	if err != nil {
 		return nil, err
 	}

@@ -41,7 +41,8 @@ type DB struct {
 
 	writer  *sql.DB
 	reader  *sql.DB
-	answers *answerCache // nil unless StartAnswerCache (answercache.go)
+	answers *answerCache         // nil unless StartAnswerCache (answercache.go)
+	indexer *verificationIndexer // nil unless StartVerificationIndex (verifyindex.go)
 }
 
 // NewDB returns a DB for the file at path; call Open.
@@ -110,6 +111,9 @@ func (db *DB) withoutWaiting(ctx context.Context, conn *sql.Conn, f func()) erro
 // Close closes both pools.
 func (db *DB) Close() error {
 	var errs []error
+	if db.indexer != nil {
+		db.indexer.close()
+	}
 	if db.answers != nil {
 		db.answers.close()
 	}
