@@ -3,9 +3,12 @@ package auth
 import (
 	"crypto"
 	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"math/bits"
 	"strconv"
 	"strings"
 	"sync"
@@ -59,37 +62,47 @@ type BatchClaims struct {
 
 var merkleHasher = rfc6962.New(crypto.SHA256)
 
-// SignBatch signs every item's receipt with one signature.
+// SignBatch signs every item's receipt with one signature. Each Result must
+// be a JSON object the register encoded (a public answer); unlike Sign, which
+// checks the whole result, SignBatch checks only that it is braced: at a
+// thousand items a full check cost a seventh of the batch.
 func (r *Receipts) SignBatch(items []ReceiptItem) ([]string, error) {
 	if len(items) == 0 {
 		return nil, nil
 	}
 	enc := base64.RawURLEncoding
+	jtis := make([]byte, jtiSize*len(items))
+	if _, err := rand.Read(jtis); err != nil {
+		return nil, err
+	}
 	claims := make([][]byte, len(items))
 	leaves := make([][]byte, len(items))
 	for i, it := range items {
-		c, err := r.claims(it.Number, it.Checker, it.CheckedAt, it.Result)
-		if err != nil {
-			return nil, err
+		if n := len(it.Result); n < 2 || it.Result[0] != '{' || it.Result[n-1] != '}' {
+			return nil, errors.New("receipt: result is not a JSON object")
 		}
+		c := r.appendClaims(nil, it.Number, it.Checker, it.CheckedAt, it.Result, jtis[i*jtiSize:(i+1)*jtiSize])
 		claims[i], leaves[i] = c, merkleHasher.HashLeaf(c)
 	}
-	// Every node of the tree, for the audit paths.
-	nodes := make(map[compact.NodeID][]byte, 2*len(items))
-	visit := func(id compact.NodeID, hash []byte) { nodes[id] = hash }
+	// Every node of the tree, level by level, for the audit paths.
+	size := uint64(len(items))
+	nodes := make([][][]byte, bits.Len64(size)+1)
+	for level := range nodes {
+		nodes[level] = make([][]byte, (size>>level)+1)
+	}
+	visit := func(id compact.NodeID, hash []byte) { nodes[id.Level][id.Index] = hash }
 	rf := compact.RangeFactory{Hash: merkleHasher.HashChildren}
 	tree := rf.NewEmptyRange(0)
-	for i, leaf := range leaves {
-		nodes[compact.NewNodeID(0, uint64(i))] = leaf
+	for _, leaf := range leaves {
 		if err := tree.Append(leaf, visit); err != nil {
 			return nil, err
 		}
 	}
+	copy(nodes[0], leaves)
 	root, err := tree.GetRootHash(visit)
 	if err != nil {
 		return nil, err
 	}
-	size := uint64(len(items))
 	key := r.Keys.Current()
 	p := make([]byte, 0, 160+len(r.Issuer))
 	p = append(p, `{"iss":`...)
@@ -107,43 +120,56 @@ func (r *Receipts) SignBatch(items []ReceiptItem) ([]string, error) {
 	jws = append(jws, '.')
 	jws = enc.AppendEncode(jws, sig)
 
-	out := make([]string, len(items))
+	// Every receipt goes into one string, which each receipt is a part of.
+	paths := make([][][]byte, len(items))
+	total := 0
 	for i := range items {
-		path, err := auditPath(nodes, uint64(i), size)
-		if err != nil {
+		if paths[i], err = auditPath(nodes, uint64(i), size); err != nil {
 			return nil, err
 		}
-		b := make([]byte, 0, len(jws)+enc.EncodedLen(len(claims[i]))+8+len(path)*44)
-		b = append(b, jws...)
-		b = append(b, '~')
-		b = enc.AppendEncode(b, claims[i])
-		b = append(b, '~')
-		b = strconv.AppendUint(b, uint64(i), 10)
-		b = append(b, '~')
-		for j, h := range path {
+		total += len(jws) + enc.EncodedLen(len(claims[i])) + 24 + len(paths[i])*(enc.EncodedLen(sha256.Size)+1)
+	}
+	var all strings.Builder
+	all.Grow(total)
+	ends := make([]int, len(items))
+	var scratch []byte
+	for i := range items {
+		scratch = append(scratch[:0], jws...)
+		scratch = append(scratch, '~')
+		scratch = enc.AppendEncode(scratch, claims[i])
+		scratch = append(scratch, '~')
+		scratch = strconv.AppendUint(scratch, uint64(i), 10)
+		scratch = append(scratch, '~')
+		for j, h := range paths[i] {
 			if j > 0 {
-				b = append(b, '.')
+				scratch = append(scratch, '.')
 			}
-			b = enc.AppendEncode(b, h)
+			scratch = enc.AppendEncode(scratch, h)
 		}
-		out[i] = string(b)
+		all.Write(scratch)
+		ends[i] = all.Len()
+	}
+	joined := all.String()
+	out := make([]string, len(items))
+	start := 0
+	for i, end := range ends {
+		out[i], start = joined[start:end], end
 	}
 	return out, nil
 }
 
 // auditPath is leaf index's inclusion proof, from the tree's nodes.
-func auditPath(nodes map[compact.NodeID][]byte, index, size uint64) ([][]byte, error) {
+func auditPath(nodes [][][]byte, index, size uint64) ([][]byte, error) {
 	need, err := proof.Inclusion(index, size)
 	if err != nil {
 		return nil, err
 	}
 	hashes := make([][]byte, len(need.IDs))
 	for i, id := range need.IDs {
-		h, ok := nodes[id]
-		if !ok {
+		if int(id.Level) >= len(nodes) || id.Index >= uint64(len(nodes[id.Level])) || nodes[id.Level][id.Index] == nil {
 			return nil, errors.New("receipt: a node of the tree is missing")
 		}
-		hashes[i] = h
+		hashes[i] = nodes[id.Level][id.Index]
 	}
 	return need.Rehash(hashes, merkleHasher.HashChildren)
 }

@@ -19,12 +19,18 @@ func newTestReceipts(t *testing.T) *Receipts {
 }
 
 // TestSignBatch signs batches of every size up to 33 (perfect trees and
-// ragged right edges) and checks each receipt verifies with its own claims
-// and nobody else's.
+// ragged right edges) and of a bulk check's 1,000, and checks each receipt
+// verifies with its own claims and nobody else's, and that no two share a
+// random id.
 func TestSignBatch(t *testing.T) {
 	r := newTestReceipts(t)
 	at := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
-	for size := 1; size <= 33; size++ {
+	jtis := map[string]bool{}
+	sizes := []int{1000}
+	for n := 1; n <= 33; n++ {
+		sizes = append(sizes, n)
+	}
+	for _, size := range sizes {
 		items := make([]ReceiptItem, size)
 		for i := range items {
 			n := fmt.Sprintf("PR%07d", i)
@@ -47,6 +53,10 @@ func TestSignBatch(t *testing.T) {
 				claims.Checker != "organisation:7" || claims.CheckedAt != "2026-03-02T10:00:00Z" || claims.Audience[0] != ReceiptAudience {
 				t.Fatalf("size %d, receipt %d: claims %+v", size, i, claims)
 			}
+			if jtis[claims.ID] || len(claims.ID) != 12 {
+				t.Fatalf("size %d, receipt %d: random id %q repeated or not 9 bytes", size, i, claims.ID)
+			}
+			jtis[claims.ID] = true
 		}
 		if size < 2 {
 			continue
@@ -75,8 +85,10 @@ func TestSignBatch(t *testing.T) {
 	if c, _, err := r.Verify(single); err != nil || c.Subject != "PR0000018" {
 		t.Fatalf("single receipt: %v %+v", err, c)
 	}
-	if _, err := r.SignBatch([]ReceiptItem{{Number: "PR0000018", CheckedAt: at, Result: json.RawMessage(`{"open":`)}}); err == nil {
-		t.Fatal("a result that is not JSON was signed")
+	for _, bad := range []string{`{"open":`, `"a string"`, `[]`, `{`, ``} {
+		if _, err := r.SignBatch([]ReceiptItem{{Number: "PR0000018", CheckedAt: at, Result: json.RawMessage(bad)}}); err == nil {
+			t.Fatalf("a result that is not a JSON object was signed: %q", bad)
+		}
 	}
 }
 

@@ -77,17 +77,27 @@ func (r *Receipts) Sign(number, checker string, checkedAt time.Time, result json
 	return string(tok), nil
 }
 
+// jtiSize is the length of a receipt's random id, before encoding.
+const jtiSize = 9
+
 // claims is a receipt's payload (ReceiptClaims), encoded.
 func (r *Receipts) claims(number, checker string, checkedAt time.Time, result json.RawMessage) ([]byte, error) {
 	if !json.Valid(result) {
 		return nil, errors.New("receipt: result is not JSON")
 	}
-	var jti [9]byte
+	var jti [jtiSize]byte
 	if _, err := rand.Read(jti[:]); err != nil {
 		return nil, err
 	}
+	return r.appendClaims(nil, number, checker, checkedAt, result, jti[:]), nil
+}
+
+// appendClaims appends a receipt's payload with the given random id.
+func (r *Receipts) appendClaims(p []byte, number, checker string, checkedAt time.Time, result json.RawMessage, jti []byte) []byte {
 	enc := base64.RawURLEncoding
-	p := make([]byte, 0, 160+len(r.Issuer)+len(number)+len(checker)+len(result))
+	if p == nil {
+		p = make([]byte, 0, 160+len(r.Issuer)+len(number)+len(checker)+len(result))
+	}
 	p = append(p, `{"iss":`...)
 	p = appendJSONString(p, r.Issuer)
 	p = append(p, `,"sub":`...)
@@ -95,15 +105,14 @@ func (r *Receipts) claims(number, checker string, checkedAt time.Time, result js
 	p = append(p, `,"aud":["`+ReceiptAudience+`"],"iat":`...)
 	p = strconv.AppendInt(p, checkedAt.Unix(), 10)
 	p = append(p, `,"jti":"`...)
-	p = enc.AppendEncode(p, jti[:])
+	p = enc.AppendEncode(p, jti)
 	p = append(p, `","checker":`...)
 	p = appendJSONString(p, checker)
 	p = append(p, `,"checked_at":"`...)
 	p = checkedAt.UTC().AppendFormat(p, time.RFC3339)
 	p = append(p, `","result":`...)
 	p = append(p, result...)
-	p = append(p, '}')
-	return p, nil
+	return append(p, '}')
 }
 
 // header returns the encoded JWS header of key's receipts of type typ,
