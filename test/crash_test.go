@@ -26,28 +26,48 @@ func crashTrials(t *testing.T) int {
 	return 3
 }
 
-// ledger is what the clients were told: key → register number.
+// ledger is what the clients were told: key → register number, and for
+// bulk checks key → items checked.
 type ledger struct {
 	mu      sync.Mutex
 	acked   map[string]string
+	checks  map[string]int
 	retries int
 }
 
-// TestCrashSafety runs concurrent clients creating registrants, each with an
-// Idempotency-Key they retry until answered, while the register is killed
-// with SIGKILL at random moments and restarted. Afterwards every answered
-// write is present exactly once, SQLite's checks pass and the audit chain
-// verifies.
+// numbers returns up to n register numbers acknowledged so far.
+func (l *ledger) numbers(n int) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for _, number := range l.acked {
+		if len(out) == n {
+			break
+		}
+		out = append(out, number)
+	}
+	return out
+}
+
+// TestCrashSafety runs concurrent clients creating registrants, and an
+// agency making bulk checks of them, each request with an Idempotency-Key
+// retried until answered, while the register is killed with SIGKILL at
+// random moments and restarted. Afterwards every answered write is present
+// exactly once, "who checked me" finds every verification (its index is
+// written in the background and was killed half way many times), SQLite's
+// checks pass and the audit chain verifies.
 func TestCrashSafety(t *testing.T) {
 	trials := crashTrials(t)
 	data, email := setup(t)
+	register(t, data, password+"\n", "user", "add", "--email", "admin@example.org", "--role", "admin", "--password-stdin")
 	seed := uint64(time.Now().UnixNano())
 	rng := rand.New(rand.NewPCG(seed, 1))
-	l := &ledger{acked: map[string]string{}}
+	l := &ledger{acked: map[string]string{}, checks: map[string]int{}}
 
 	var mu sync.Mutex // guards url and token across restarts
 	srv := start(t, data)
 	url, token := srv.url, login(t, srv, email)
+	agencyKey := apiKey(t, srv, login(t, srv, "admin@example.org"))
 	current := func() (string, string) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -87,6 +107,40 @@ func TestCrashSafety(t *testing.T) {
 			}
 		}()
 	}
+
+	// The agency: checks of up to 40 registrants and one unknown number.
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for n := 0; ctx.Err() == nil; n++ {
+			numbers := l.numbers(40)
+			if len(numbers) == 0 {
+				time.Sleep(10 * time.Millisecond)
+				continue
+			}
+			items := []map[string]any{{"register_number": "PR0000000"}}
+			for _, number := range numbers {
+				items = append(items, map[string]any{"register_number": number})
+			}
+			key := fmt.Sprintf("check-%d-%d", n, seed)
+			for attempt := 0; ; attempt++ {
+				u, _ := current()
+				status, m, err := call(context.Background(), "POST", u+"/v1/checks", agencyKey, key, map[string]any{"purpose": "placement", "items": items})
+				if err == nil && status == 200 {
+					l.mu.Lock()
+					l.checks[key] = len(items)
+					l.retries += attempt
+					l.mu.Unlock()
+					break
+				}
+				if err == nil && status != 409 {
+					t.Errorf("check %s: status %d %v", key, status, m)
+					return
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		}
+	}()
 
 	for range trials {
 		time.Sleep(time.Duration(30+rng.IntN(300)) * time.Millisecond)
@@ -135,12 +189,57 @@ func TestCrashSafety(t *testing.T) {
 	if len(stored) != len(l.acked) {
 		t.Errorf("%d registrants stored, %d acknowledged: every key was retried until answered", len(stored), len(l.acked))
 	}
+	// Every acknowledged check's verifications, once each; the index's
+	// entries are all true, and none is missing below its mark. Then a
+	// server left running brings the index up to date.
+	items := 0
+	for _, n := range l.checks {
+		items += n
+	}
+	var verifications, wrong, missing int
+	if err := db.QueryRow(`SELECT count(*) FROM verifications`).Scan(&verifications); err != nil {
+		t.Fatal(err)
+	}
+	if verifications != items {
+		t.Errorf("%d verifications stored, %d acknowledged (%d checks)", verifications, items, len(l.checks))
+	}
+	indexState := func() {
+		t.Helper()
+		err := db.QueryRow(`SELECT
+			(SELECT count(*) FROM verifications_by_registrant b LEFT JOIN verifications v ON v.id = b.verification_id
+				WHERE v.id IS NULL OR v.registrant_id IS NOT b.registrant_id),
+			(SELECT count(*) FROM verifications v WHERE v.registrant_id IS NOT NULL AND v.id <= (SELECT through FROM verifications_indexed)
+				AND NOT EXISTS (SELECT 1 FROM verifications_by_registrant b WHERE b.registrant_id = v.registrant_id AND b.verification_id = v.id))`).Scan(&wrong, &missing)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if wrong != 0 || missing != 0 {
+			t.Fatalf("who-checked-me index: %d entries naming no such verification, %d verifications below the mark not in it", wrong, missing)
+		}
+	}
+	indexState()
+	srv = start(t, data)
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var behind int
+		if err := db.QueryRow(`SELECT count(*) FROM verifications WHERE id > (SELECT through FROM verifications_indexed)`).Scan(&behind); err != nil {
+			t.Fatal(err)
+		}
+		if behind == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the restarted server left %d verifications unindexed for 20 s\n%s", behind, srv.log.String())
+		}
+	}
+	srv.stop(t)
+	indexState()
+
 	// The clean stop signed the head: the checkpoints verify too.
 	if out := register(t, data, "", "audit", "verify"); !strings.Contains(out, "audit chain intact") || !strings.Contains(out, "newest signed checkpoint") {
 		t.Fatalf("audit verify: %s", out)
 	}
-	t.Logf("crash trials: %d SIGKILLs; %d writes acknowledged, %d lost, %d duplicated; %d attempts refused while the register was down (seed %d)",
-		trials, len(l.acked), lost, duplicates, l.retries, seed)
+	t.Logf("crash trials: %d SIGKILLs; %d writes acknowledged, %d lost, %d duplicated; %d bulk checks of %d items acknowledged, all recorded and indexed; %d attempts refused while the register was down (seed %d)",
+		trials, len(l.acked), lost, duplicates, len(l.checks), items, l.retries, seed)
 	if out := os.Getenv("REGISTER_CRASH_FIGURES"); out != "" {
 		_ = os.WriteFile(out, []byte(fmt.Sprintf("trials=%d acknowledged=%d lost=%d duplicates=%d retries=%d\n", trials, len(l.acked), lost, duplicates, l.retries)), 0o644)
 	}

@@ -170,6 +170,20 @@ func login(t *testing.T, s *server, email string) string {
 	return m["access_token"].(string)
 }
 
+// apiKey makes an agency and returns an API key of it, as an admin.
+func apiKey(t *testing.T, s *server, adminToken string) string {
+	t.Helper()
+	status, m, err := call(context.Background(), "POST", s.url+"/v1/organisations", adminToken, "", map[string]any{"name": "Crash Test Agency", "kind": "agency"})
+	if err != nil || status != 201 {
+		t.Fatalf("create organisation: %d %v %v", status, m, err)
+	}
+	status, m, err = call(context.Background(), "POST", fmt.Sprintf("%s/v1/organisations/%v/api-keys", s.url, m["id"]), adminToken, "", map[string]any{"name": "crash test"})
+	if err != nil || status != 201 {
+		t.Fatalf("create API key: %d %v %v", status, m, err)
+	}
+	return m["key"].(string)
+}
+
 // checkDB opens the file directly and runs SQLite's own checks.
 func checkDB(t *testing.T, path string) *sql.DB {
 	t.Helper()
