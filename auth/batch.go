@@ -90,7 +90,13 @@ func (r *Receipts) SignBatch(items []ReceiptItem) ([]string, error) {
 	for level := range nodes {
 		nodes[level] = make([][]byte, (size>>level)+1)
 	}
-	visit := func(id compact.NodeID, hash []byte) { nodes[id.Level][id.Index] = hash }
+	visit := func(id compact.NodeID, hash []byte) {
+		// Every node of a tree of this size fits; one that did not would
+		// be reported missing by auditPath rather than panic here.
+		if int(id.Level) < len(nodes) && id.Index < uint64(len(nodes[id.Level])) {
+			nodes[id.Level][id.Index] = hash
+		}
+	}
 	rf := compact.RangeFactory{Hash: merkleHasher.HashChildren}
 	tree := rf.NewEmptyRange(0)
 	for _, leaf := range leaves {
