@@ -145,9 +145,8 @@ func (db *DB) addVerificationEntries(ctx context.Context, entries []verification
 // verificationIndexer runs IndexVerifications every verificationIndexEvery
 // until stopped.
 type verificationIndexer struct {
-	stop    chan struct{}
-	closing sync.Once
-	done    sync.WaitGroup
+	stop context.CancelFunc // ends the pass under way too; safe to call again
+	done sync.WaitGroup
 }
 
 // StartVerificationIndex keeps verifications_by_registrant up to date in
@@ -158,18 +157,17 @@ func (db *DB) StartVerificationIndex(log *slog.Logger) {
 	if log == nil {
 		log = slog.Default()
 	}
-	ix := &verificationIndexer{stop: make(chan struct{})}
 	ctx, cancel := context.WithCancel(context.Background())
+	ix := &verificationIndexer{stop: cancel}
 	ix.done.Add(1)
 	go func() {
 		defer ix.done.Done()
-		defer cancel()
 		t := time.NewTicker(verificationIndexEvery)
 		defer t.Stop()
 		failing := false
 		for {
 			select {
-			case <-ix.stop:
+			case <-ctx.Done():
 				return
 			case <-t.C:
 			}
@@ -185,14 +183,10 @@ func (db *DB) StartVerificationIndex(log *slog.Logger) {
 			failing = err != nil
 		}
 	}()
-	go func() {
-		<-ix.stop
-		cancel()
-	}()
 	db.indexer = ix
 }
 
 func (ix *verificationIndexer) close() {
-	ix.closing.Do(func() { close(ix.stop) })
+	ix.stop()
 	ix.done.Wait()
 }
