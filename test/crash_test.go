@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -74,6 +75,28 @@ func TestCrashSafety(t *testing.T) {
 		return url, token
 	}
 
+	// untilAnswered retries one request with the same key until it is
+	// answered with want (through kills, too), counting the attempts
+	// refused on the way; false after an answer that is neither want nor
+	// one of retry.
+	untilAnswered := func(key string, want int, retry []int, send func(url, token string) (int, map[string]any, error)) (map[string]any, bool) {
+		for attempt := 0; ; attempt++ {
+			u, tok := current()
+			status, m, err := send(u, tok)
+			if err == nil && status == want {
+				l.mu.Lock()
+				l.retries += attempt
+				l.mu.Unlock()
+				return m, true
+			}
+			if err == nil && !slices.Contains(retry, status) {
+				t.Errorf("key %s: status %d %v", key, status, m)
+				return nil, false
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+
 	ctx, cancel := context.WithCancel(context.Background())
 	const clients = 4
 	var wg sync.WaitGroup
@@ -84,23 +107,15 @@ func TestCrashSafety(t *testing.T) {
 			for n := 0; ; n++ {
 				key := fmt.Sprintf("c%d-%d-%d", c, n, seed)
 				body := map[string]any{"family_name": "Crash " + key, "given_names": "Test", "date_of_birth": "1980-01-01", "email": key + "@example.org"}
-				// Retry the same key until it is answered: through kills, too.
-				for attempt := 0; ; attempt++ {
-					u, tok := current()
-					status, m, err := call(context.Background(), "POST", u+"/v1/registrants", tok, key, body)
-					if err == nil && status == 201 {
-						l.mu.Lock()
-						l.acked[key] = m["register_number"].(string)
-						l.retries += attempt
-						l.mu.Unlock()
-						break
-					}
-					if err == nil && status != 401 && status != 409 {
-						t.Errorf("key %s: status %d %v", key, status, m)
-						return
-					}
-					time.Sleep(10 * time.Millisecond)
+				m, ok := untilAnswered(key, 201, []int{401, 409}, func(u, tok string) (int, map[string]any, error) {
+					return call(context.Background(), "POST", u+"/v1/registrants", tok, key, body)
+				})
+				if !ok {
+					return
 				}
+				l.mu.Lock()
+				l.acked[key] = m["register_number"].(string)
+				l.mu.Unlock()
 				if ctx.Err() != nil {
 					return
 				}
@@ -123,22 +138,15 @@ func TestCrashSafety(t *testing.T) {
 				items = append(items, map[string]any{"register_number": number})
 			}
 			key := fmt.Sprintf("check-%d-%d", n, seed)
-			for attempt := 0; ; attempt++ {
-				u, _ := current()
-				status, m, err := call(context.Background(), "POST", u+"/v1/checks", agencyKey, key, map[string]any{"purpose": "placement", "items": items})
-				if err == nil && status == 200 {
-					l.mu.Lock()
-					l.checks[key] = len(items)
-					l.retries += attempt
-					l.mu.Unlock()
-					break
-				}
-				if err == nil && status != 409 {
-					t.Errorf("check %s: status %d %v", key, status, m)
-					return
-				}
-				time.Sleep(10 * time.Millisecond)
+			body := map[string]any{"purpose": "placement", "items": items}
+			if _, ok := untilAnswered(key, 200, []int{409}, func(u, _ string) (int, map[string]any, error) {
+				return call(context.Background(), "POST", u+"/v1/checks", agencyKey, key, body)
+			}); !ok {
+				return
 			}
+			l.mu.Lock()
+			l.checks[key] = len(items)
+			l.mu.Unlock()
 		}
 	}()
 
