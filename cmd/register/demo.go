@@ -81,6 +81,7 @@ synthetic people must never be mixed into a real register by accident.`,
 // Officer, to show.
 func writeDemo(ctx context.Context, m *Main, count int, seed uint64, bar progress) (int, string, error) {
 	ctx = register.NewContextWithActor(ctx, register.SystemActor)
+	defer bulkCollector()()
 	g := newDemoGenerator(seed, m.DB.Now())
 	var officer *register.ImportRow
 	rows := func(yield func(*register.ImportRow, error) bool) {

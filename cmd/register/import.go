@@ -157,6 +157,7 @@ func importFile(ctx context.Context, m *Main, path string, skipInvalid bool, out
 		}
 	}
 	ctx = register.NewContextWithActor(ctx, register.CLIActor)
+	defer bulkCollector()()
 	n, err := sqlite.NewImportService(m.DB).Import(ctx, rows, sqlite.ImportOptions{Count: total})
 	for _, b := range bad {
 		fmt.Fprint(errOut, b)

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -479,4 +480,25 @@ func TestBackup(t *testing.T) {
 			t.Fatalf("want a refusal, got %v", err)
 		}
 	})
+}
+
+// TestBulkCollector checks that a bulk load collects less often and puts
+// the collector back afterwards, and that GOGC, when set, is left alone.
+func TestBulkCollector(t *testing.T) {
+	before := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(before)
+	restore := bulkCollector()
+	if during := debug.SetGCPercent(BulkGCPercent); during != BulkGCPercent {
+		t.Fatalf("GOGC during a load: %d, want %d", during, BulkGCPercent)
+	}
+	restore()
+	if after := debug.SetGCPercent(100); after != 100 {
+		t.Fatalf("GOGC after a load: %d, want 100 as before", after)
+	}
+	t.Setenv("GOGC", "150")
+	restore = bulkCollector()
+	if during := debug.SetGCPercent(100); during != 100 {
+		t.Fatalf("with GOGC set, the load changed the collector's target to %d", during)
+	}
+	restore()
 }

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
+
+	"github.com/mattn/go-sqlite3"
 
 	"github.com/probation-register/register/register"
 )
@@ -71,59 +74,90 @@ func TestNumberPool(t *testing.T) {
 	}
 }
 
-// TestExecFused checks the bulk writer's way of running an INSERT through
-// Query: every value arrives with its type, and a conflict is an error that
-// ends the transaction (OR ROLLBACK), never a silent no-op.
-func TestExecFused(t *testing.T) {
+// TestBulkTable checks the bulk writer's way of running a multi-row INSERT
+// on the driver's connection, through Query: every value arrives with its
+// type (converted as database/sql converts it), a short last statement is
+// flushed, and a conflict is an error that ends the transaction (OR
+// ROLLBACK), never a silent no-op.
+func TestBulkTable(t *testing.T) {
 	db := openTestDB(t)
 	w := db.Writer()
 	if _, err := w.Exec(`CREATE TABLE fused (id INTEGER PRIMARY KEY, s TEXT, b BLOB, n TEXT)`); err != nil {
 		t.Fatal(err)
 	}
-	tx, err := w.Begin()
-	if err != nil {
-		t.Fatal(err)
+	type label string
+	// load adds rows to a two-row statement in one transaction on one
+	// connection, flushes, and commits unless the writing failed.
+	load := func(before string, rows ...[]any) error {
+		ctx := context.Background()
+		conn, err := w.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		tx, err := conn.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback()
+		if before != "" {
+			if _, err := tx.Exec(before); err != nil {
+				t.Fatal(err)
+			}
+		}
+		table := &bulkTable{insert: `INSERT OR ROLLBACK INTO fused (id, s, b, n) VALUES `, columns: 4, rows: 2}
+		var werr error
+		if err := conn.Raw(func(dc any) error {
+			sc := dc.(*sqlite3.SQLiteConn)
+			defer func() {
+				if table.full != nil {
+					table.full.Close()
+				}
+			}()
+			for _, r := range rows {
+				if werr = table.add(sc, r...); werr != nil {
+					return nil
+				}
+			}
+			werr = table.flush(sc)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if werr != nil {
+			return werr
+		}
+		return tx.Commit()
 	}
-	ins, err := tx.Prepare(`INSERT OR ROLLBACK INTO fused (id, s, b, n) VALUES (?, ?, ?, ?), (?, ?, ?, ?)`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := execFused(ins, []any{int64(1), "één", []byte(`{"a":1}`), nil, int64(2), "", []byte{0, 1}, nil}); err != nil {
-		t.Fatal(err)
-	}
-	if err := tx.Commit(); err != nil {
+	if err := load("",
+		[]any{int64(1), "één", []byte(`{"a":1}`), nil},
+		[]any{2, "", []byte{0, 1}, nil}, // an int, as database/sql would take it
+		[]any{int64(3), label("typed"), []byte{2}, "last, flushed alone"},
+	); err != nil {
 		t.Fatal(err)
 	}
 	var got string
 	if err := w.QueryRow(`SELECT group_concat(id || ':' || typeof(s) || ':' || s || ':' || typeof(b) || ':' || hex(b) || ':' || typeof(n), ' ') FROM fused`).Scan(&got); err != nil {
 		t.Fatal(err)
 	}
-	if want := "1:text:één:blob:7B2261223A317D:null 2:text::blob:0001:null"; got != want {
+	if want := "1:text:één:blob:7B2261223A317D:null 2:text::blob:0001:null 3:text:typed:blob:02:text"; got != want {
 		t.Fatalf("rows written: got %q, want %q", got, want)
 	}
 
-	tx, err = w.Begin()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback()
-	if _, err := tx.Exec(`INSERT INTO fused (id, s, b) VALUES (3, 'kept only if committed', x'00')`); err != nil {
-		t.Fatal(err)
-	}
-	ins, err = tx.Prepare(`INSERT OR ROLLBACK INTO fused (id, s, b, n) VALUES (?, ?, ?, ?), (?, ?, ?, ?)`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := execFused(ins, []any{int64(4), "x", []byte{1}, nil, int64(1), "clash", []byte{2}, nil}); err == nil {
+	err := load(`INSERT INTO fused (id, s, b) VALUES (4, 'kept only if committed', x'00')`,
+		[]any{int64(5), "x", []byte{1}, nil}, []any{int64(1), "clash", []byte{2}, nil})
+	if err == nil {
 		t.Fatal("a duplicate id was written without an error")
 	}
-	tx.Rollback() // hands back the one writer connection (OR ROLLBACK already ended the transaction)
+	if err := load("", []any{struct{}{}, "x", nil, nil}); err == nil || !strings.Contains(err.Error(), "column 1") {
+		t.Fatalf("a value of no SQL type: want an error naming column 1, got %v", err)
+	}
 	var n int
 	if err := w.QueryRow(`SELECT count(*) FROM fused`).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
-	if n != 2 {
-		t.Fatalf("after the conflict the table has %d rows, want the 2 committed before", n)
+	if n != 3 {
+		t.Fatalf("after the conflict the table has %d rows, want the 3 committed before", n)
 	}
 }
 
