@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math/bits"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -67,21 +68,67 @@ var merkleHasher = rfc6962.New(crypto.SHA256)
 // checks the whole result, SignBatch checks only that it is braced: at a
 // thousand items a full check cost a seventh of the batch.
 func (r *Receipts) SignBatch(items []ReceiptItem) ([]string, error) {
+	sb, err := r.signBatch(items)
+	if err != nil || len(items) == 0 {
+		return nil, err
+	}
+	// Every receipt goes into one string, which each receipt is a part of.
+	total := 0
+	for i := range items {
+		total += sb.receiptLen(i)
+	}
+	var all strings.Builder
+	all.Grow(total)
+	ends := make([]int, len(items))
+	var scratch []byte
+	for i := range items {
+		scratch = sb.appendReceipt(scratch[:0], i)
+		all.Write(scratch)
+		ends[i] = all.Len()
+	}
+	joined := all.String()
+	out := make([]string, len(items))
+	start := 0
+	for i, end := range ends {
+		out[i], start = joined[start:end], end
+	}
+	return out, nil
+}
+
+// signedBatch is a signed tree of receipts' claims: the JWS over its root,
+// and each receipt's claims and audit path, from which appendReceipt writes
+// receipt i wherever its caller wants it.
+type signedBatch struct {
+	jws    []byte
+	claims [][]byte
+	paths  [][][]byte
+}
+
+// signBatch builds the tree of items' claims and signs its root.
+func (r *Receipts) signBatch(items []ReceiptItem) (*signedBatch, error) {
 	if len(items) == 0 {
-		return nil, nil
+		return &signedBatch{}, nil
 	}
 	enc := base64.RawURLEncoding
 	jtis := make([]byte, jtiSize*len(items))
 	if _, err := rand.Read(jtis); err != nil {
 		return nil, err
 	}
+	// Every item's claims in one buffer, each a part of it.
+	room := 0
+	for _, it := range items {
+		room += claimsRoom + len(r.Issuer) + len(it.Number) + len(it.Checker) + len(it.Result)
+	}
+	buf := make([]byte, 0, room)
 	claims := make([][]byte, len(items))
 	leaves := make([][]byte, len(items))
 	for i, it := range items {
 		if n := len(it.Result); n < 2 || it.Result[0] != '{' || it.Result[n-1] != '}' {
 			return nil, errors.New("receipt: result is not a JSON object")
 		}
-		c := r.appendClaims(nil, it.Number, it.Checker, it.CheckedAt, it.Result, jtis[i*jtiSize:(i+1)*jtiSize])
+		start := len(buf)
+		buf = r.appendClaims(buf, it.Number, it.Checker, it.CheckedAt, it.Result, jtis[i*jtiSize:(i+1)*jtiSize])
+		c := buf[start:len(buf):len(buf)]
 		claims[i], leaves[i] = c, merkleHasher.HashLeaf(c)
 	}
 	// Every node of the tree, level by level, for the audit paths.
@@ -126,42 +173,42 @@ func (r *Receipts) SignBatch(items []ReceiptItem) ([]string, error) {
 	jws = append(jws, '.')
 	jws = enc.AppendEncode(jws, sig)
 
-	// Every receipt goes into one string, which each receipt is a part of.
 	paths := make([][][]byte, len(items))
-	total := 0
 	for i := range items {
 		if paths[i], err = auditPath(nodes, uint64(i), size); err != nil {
 			return nil, err
 		}
-		total += len(jws) + enc.EncodedLen(len(claims[i])) + 24 + len(paths[i])*(enc.EncodedLen(sha256.Size)+1)
 	}
-	var all strings.Builder
-	all.Grow(total)
-	ends := make([]int, len(items))
-	var scratch []byte
-	for i := range items {
-		scratch = append(scratch[:0], jws...)
-		scratch = append(scratch, '~')
-		scratch = enc.AppendEncode(scratch, claims[i])
-		scratch = append(scratch, '~')
-		scratch = strconv.AppendUint(scratch, uint64(i), 10)
-		scratch = append(scratch, '~')
-		for j, h := range paths[i] {
-			if j > 0 {
-				scratch = append(scratch, '.')
-			}
-			scratch = enc.AppendEncode(scratch, h)
+	return &signedBatch{jws: jws, claims: claims, paths: paths}, nil
+}
+
+// claimsRoom is what a receipt's claims take beyond their variable parts.
+const claimsRoom = 160
+
+// receiptLen is at least the length of receipt i.
+func (b *signedBatch) receiptLen(i int) int {
+	enc := base64.RawURLEncoding
+	return len(b.jws) + enc.EncodedLen(len(b.claims[i])) + 24 + len(b.paths[i])*(enc.EncodedLen(sha256.Size)+1)
+}
+
+// appendReceipt appends receipt i: the batch JWS, its claims, its index
+// and its audit path, joined by "~".
+func (b *signedBatch) appendReceipt(dst []byte, i int) []byte {
+	enc := base64.RawURLEncoding
+	dst = slices.Grow(dst, b.receiptLen(i))
+	dst = append(dst, b.jws...)
+	dst = append(dst, '~')
+	dst = enc.AppendEncode(dst, b.claims[i])
+	dst = append(dst, '~')
+	dst = strconv.AppendUint(dst, uint64(i), 10)
+	dst = append(dst, '~')
+	for j, h := range b.paths[i] {
+		if j > 0 {
+			dst = append(dst, '.')
 		}
-		all.Write(scratch)
-		ends[i] = all.Len()
+		dst = enc.AppendEncode(dst, h)
 	}
-	joined := all.String()
-	out := make([]string, len(items))
-	start := 0
-	for i, end := range ends {
-		out[i], start = joined[start:end], end
-	}
-	return out, nil
+	return dst
 }
 
 // auditPath is leaf index's inclusion proof, from the tree's nodes.
@@ -244,14 +291,18 @@ type ReceiptBatcher struct {
 const DefaultLinger = 250 * time.Microsecond
 
 type receiptBatch struct {
-	items    []ReceiptItem
-	receipts []string
-	err      error
-	done     chan struct{}
+	items  []ReceiptItem
+	signed *signedBatch
+	err    error
+	done   chan struct{}
 }
 
-// Sign returns item's receipt, signed in a batch.
-func (b *ReceiptBatcher) Sign(item ReceiptItem) (string, error) {
+// Append appends prefix and item's receipt, signed in a batch, to dst. The
+// batch's first request signs the tree for all; each request then writes
+// its own receipt, on its own goroutine, where it wants it. Nothing is
+// written to dst before the batch is signed, so dst may share its array
+// with item.Result (a receipt replacing an answer's closing brace).
+func (b *ReceiptBatcher) Append(dst []byte, prefix string, item ReceiptItem) ([]byte, error) {
 	b.mu.Lock()
 	batch := b.gathering
 	leader := batch == nil
@@ -267,13 +318,13 @@ func (b *ReceiptBatcher) Sign(item ReceiptItem) (string, error) {
 		b.mu.Lock()
 		b.gathering = nil
 		b.mu.Unlock()
-		batch.receipts, batch.err = b.Receipts.SignBatch(batch.items)
+		batch.signed, batch.err = b.Receipts.signBatch(batch.items)
 		close(batch.done)
 	} else {
 		<-batch.done
 	}
 	if batch.err != nil {
-		return "", batch.err
+		return dst, batch.err
 	}
-	return batch.receipts[i], nil
+	return batch.signed.appendReceipt(append(dst, prefix...), i), nil
 }

@@ -105,8 +105,16 @@ func TestReceiptBatcher(t *testing.T) {
 	for i := range n {
 		wg.Go(func() {
 			<-start
-			receipts[i], errs[i] = b.Sign(ReceiptItem{Number: fmt.Sprintf("PR%07d", i), Checker: "public", CheckedAt: time.Now(),
-				Result: json.RawMessage(fmt.Sprintf(`{"i":%d}`, i))})
+			// As the server does: the receipt replaces the answer's
+			// closing brace, in the answer's own buffer.
+			answer := fmt.Appendf(make([]byte, 0, 4096), `{"i":%d}`, i)
+			out, err := b.Append(answer[:len(answer)-1], `,"receipt":"`, ReceiptItem{Number: fmt.Sprintf("PR%07d", i), Checker: "public", CheckedAt: time.Now(),
+				Result: json.RawMessage(answer)})
+			head := fmt.Sprintf(`{"i":%d,"receipt":"`, i)
+			receipts[i], errs[i] = strings.TrimPrefix(string(out), head), err
+			if err == nil && !strings.HasPrefix(string(out), head) {
+				errs[i] = fmt.Errorf("request %d: got %.40q, want the answer before its receipt", i, out)
+			}
 		})
 	}
 	close(start)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -87,6 +88,22 @@ func BenchmarkPublicRecordReceipt(b *testing.B) {
 		paths[i] = "/v1/public/registrants/" + n + "?receipt=true"
 	}
 	serveEach(b, h, paths, "", "")
+}
+
+// BenchmarkPublicRecordReceiptConcurrent asks for receipts from 64
+// goroutines at once, as wrk's 64 connections do, so that receipts are
+// signed in batches as under load; ns/op is server time per receipt.
+func BenchmarkPublicRecordReceiptConcurrent(b *testing.B) {
+	e, numbers := benchEnv(b)
+	h := e.Server.Handler()
+	b.ReportAllocs()
+	b.SetParallelism(32) // 64 goroutines on 2 processors
+	var next atomic.Int64
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			serve(b, h, "/v1/public/registrants/"+numbers[int(next.Add(1))%len(numbers)]+"?receipt=true")
+		}
+	})
 }
 
 func BenchmarkPublicRecordAsAt(b *testing.B) {

@@ -2,6 +2,8 @@ package http
 
 import (
 	"net/http"
+	"slices"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -38,7 +40,9 @@ func (s *Server) publicRecord(c *gin.Context) {
 	if receipt {
 		size += size*4/3 + 400 // the receipt carries the answer again, in base64
 	}
-	buf := a.AppendJSON(make([]byte, 0, size), now)
+	pooled := answerBuffers.Get().(*[]byte)
+	defer answerBuffers.Put(pooled)
+	buf := a.AppendJSON(slices.Grow((*pooled)[:0], size), now)
 	// Signing costs more than the lookup: only when asked (receipt.go).
 	if receipt {
 		if buf, err = s.appendReceipt(buf, n, publicChecker, now); err != nil {
@@ -47,7 +51,18 @@ func (s *Server) publicRecord(c *gin.Context) {
 		}
 	}
 	c.Data(http.StatusOK, "application/json; charset=utf-8", buf)
+	if cap(buf) <= maxPooledAnswer {
+		*pooled = buf
+	}
 }
+
+// answerBuffers hold public answers while they are written: net/http
+// copies an answer out before c.Data returns, and an answer with a receipt
+// is 2 kB that the collector would otherwise see once a request.
+var answerBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// maxPooledAnswer bounds the buffers kept for reuse.
+const maxPooledAnswer = 16 << 10
 
 // MaxSearchResults bounds a public name search.
 const MaxSearchResults = 20

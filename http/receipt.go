@@ -23,12 +23,13 @@ func (s *Server) jwks(c *gin.Context) {
 // between quotes as it is.
 func (s *Server) appendReceipt(obj []byte, number, checker string, checkedAt time.Time) ([]byte, error) {
 	s.batcherOnce.Do(func() { s.batcher = &auth.ReceiptBatcher{Receipts: s.Receipts, Linger: auth.DefaultLinger} })
-	r, err := s.batcher.Sign(auth.ReceiptItem{Number: number, Checker: checker, CheckedAt: checkedAt, Result: obj})
+	// The receipt is written into obj's own buffer, over its closing brace,
+	// once the batch (which reads obj) is signed.
+	item := auth.ReceiptItem{Number: number, Checker: checker, CheckedAt: checkedAt, Result: obj}
+	obj, err := s.batcher.Append(obj[:len(obj)-1], `,"receipt":"`, item)
 	if err != nil {
 		return nil, err
 	}
-	obj = append(obj[:len(obj)-1], `,"receipt":"`...)
-	obj = append(obj, r...)
 	return append(obj, `"}`...), nil
 }
 

@@ -4,8 +4,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
+	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/go-jose/go-jose/v4"
@@ -194,4 +198,72 @@ func TestReceipts(t *testing.T) {
 	t.Run("a bad request is named", func(t *testing.T) {
 		e.Do("POST", "/v1/receipts/verify", "", map[string]any{}).WantError(t, 400, register.EINVALID)
 	})
+}
+
+// TestPublicAnswersConcurrent asks for many practitioners at once, half
+// with receipts, as agencies' rosters do: each answer is the one asked for,
+// whole, and each receipt signs that answer and no other (answers are
+// written from reused buffers and receipts signed in shared batches).
+func TestPublicAnswersConcurrent(t *testing.T) {
+	e := newEnv(t)
+	tok := e.Token(register.RoleRegistrar)
+	numbers := make([]string, 12)
+	for i := range numbers {
+		numbers[i] = e.Practitioner(tok, fmt.Sprintf("Concurrent%c", 'a'+i), "Pat", 3+2*(i%2), "2027-03-31")
+	}
+	client := e.HTTP.Client()
+	const workers, each = 16, 40
+	errs := make(chan error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := range each {
+				n := numbers[(w*each+i)%len(numbers)]
+				receipt := (w+i)%2 == 0
+				path := "/v1/public/registrants/" + n
+				if receipt {
+					path += "?receipt=true"
+				}
+				resp, err := client.Get(e.HTTP.URL + path)
+				if err != nil {
+					errs <- err
+					return
+				}
+				body, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				var a map[string]any
+				if err == nil {
+					err = json.Unmarshal(body, &a)
+				}
+				if err != nil || resp.StatusCode != 200 || a["register_number"] != n {
+					errs <- fmt.Errorf("GET %s: status %d, %v: %.200s", path, resp.StatusCode, err, body)
+					return
+				}
+				r, has := a["receipt"].(string)
+				if has != receipt {
+					errs <- fmt.Errorf("GET %s: receipt present %v, want %v", path, has, receipt)
+					return
+				}
+				if !receipt {
+					continue
+				}
+				claims, _, err := e.Server.Receipts.Verify(r)
+				if err != nil {
+					errs <- fmt.Errorf("GET %s: receipt does not verify: %v", path, err)
+					return
+				}
+				delete(a, "receipt")
+				var signed map[string]any
+				if err := json.Unmarshal(claims.Result, &signed); err != nil || claims.Subject != n || !reflect.DeepEqual(signed, a) {
+					errs <- fmt.Errorf("GET %s: receipt for %s signs %s, not the answer %v", path, claims.Subject, claims.Result, a)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
 }
