@@ -68,21 +68,21 @@ var merkleHasher = rfc6962.New(crypto.SHA256)
 // checks the whole result, SignBatch checks only that it is braced: at a
 // thousand items a full check cost a seventh of the batch.
 func (r *Receipts) SignBatch(items []ReceiptItem) ([]string, error) {
-	sb, err := r.signBatch(items)
+	sb, err := r.SignTree(items)
 	if err != nil || len(items) == 0 {
 		return nil, err
 	}
 	// Every receipt goes into one string, which each receipt is a part of.
 	total := 0
 	for i := range items {
-		total += sb.receiptLen(i)
+		total += sb.ReceiptLen(i)
 	}
 	var all strings.Builder
 	all.Grow(total)
 	ends := make([]int, len(items))
 	var scratch []byte
 	for i := range items {
-		scratch = sb.appendReceipt(scratch[:0], i)
+		scratch = sb.AppendReceipt(scratch[:0], i)
 		all.Write(scratch)
 		ends[i] = all.Len()
 	}
@@ -95,19 +95,20 @@ func (r *Receipts) SignBatch(items []ReceiptItem) ([]string, error) {
 	return out, nil
 }
 
-// signedBatch is a signed tree of receipts' claims: the JWS over its root,
-// and each receipt's claims and audit path, from which appendReceipt writes
-// receipt i wherever its caller wants it.
-type signedBatch struct {
+// SignedBatch is a signed tree of receipts' claims: the JWS over its root,
+// and each receipt's claims and audit path, from which AppendReceipt writes
+// receipt i (of the items in the order signed) wherever its caller wants it.
+type SignedBatch struct {
 	jws    []byte
 	claims [][]byte
 	paths  [][][]byte
 }
 
-// signBatch builds the tree of items' claims and signs its root.
-func (r *Receipts) signBatch(items []ReceiptItem) (*signedBatch, error) {
+// SignTree builds the tree of items' claims and signs its root, with the
+// same checks as SignBatch.
+func (r *Receipts) SignTree(items []ReceiptItem) (*SignedBatch, error) {
 	if len(items) == 0 {
-		return &signedBatch{}, nil
+		return &SignedBatch{}, nil
 	}
 	enc := base64.RawURLEncoding
 	jtis := make([]byte, jtiSize*len(items))
@@ -179,23 +180,23 @@ func (r *Receipts) signBatch(items []ReceiptItem) (*signedBatch, error) {
 			return nil, err
 		}
 	}
-	return &signedBatch{jws: jws, claims: claims, paths: paths}, nil
+	return &SignedBatch{jws: jws, claims: claims, paths: paths}, nil
 }
 
 // claimsRoom is what a receipt's claims take beyond their variable parts.
 const claimsRoom = 160
 
-// receiptLen is at least the length of receipt i.
-func (b *signedBatch) receiptLen(i int) int {
+// ReceiptLen is at least the length of receipt i.
+func (b *SignedBatch) ReceiptLen(i int) int {
 	enc := base64.RawURLEncoding
 	return len(b.jws) + enc.EncodedLen(len(b.claims[i])) + 24 + len(b.paths[i])*(enc.EncodedLen(sha256.Size)+1)
 }
 
-// appendReceipt appends receipt i: the batch JWS, its claims, its index
+// AppendReceipt appends receipt i: the batch JWS, its claims, its index
 // and its audit path, joined by "~".
-func (b *signedBatch) appendReceipt(dst []byte, i int) []byte {
+func (b *SignedBatch) AppendReceipt(dst []byte, i int) []byte {
 	enc := base64.RawURLEncoding
-	dst = slices.Grow(dst, b.receiptLen(i))
+	dst = slices.Grow(dst, b.ReceiptLen(i))
 	dst = append(dst, b.jws...)
 	dst = append(dst, '~')
 	dst = enc.AppendEncode(dst, b.claims[i])
@@ -292,7 +293,7 @@ const DefaultLinger = 250 * time.Microsecond
 
 type receiptBatch struct {
 	items  []ReceiptItem
-	signed *signedBatch
+	signed *SignedBatch
 	err    error
 	done   chan struct{}
 }
@@ -318,7 +319,7 @@ func (b *ReceiptBatcher) Append(dst []byte, prefix string, item ReceiptItem) ([]
 		b.mu.Lock()
 		b.gathering = nil
 		b.mu.Unlock()
-		batch.signed, batch.err = b.Receipts.signBatch(batch.items)
+		batch.signed, batch.err = b.Receipts.SignTree(batch.items)
 		close(batch.done)
 	} else {
 		<-batch.done
@@ -326,5 +327,5 @@ func (b *ReceiptBatcher) Append(dst []byte, prefix string, item ReceiptItem) ([]
 	if batch.err != nil {
 		return dst, batch.err
 	}
-	return batch.signed.appendReceipt(append(dst, prefix...), i), nil
+	return batch.signed.AppendReceipt(append(dst, prefix...), i), nil
 }

@@ -64,8 +64,9 @@ func parseCheckItem(raw json.RawMessage) register.CheckItem {
 type checkResultBody struct {
 	Index int `json:"index"`
 	register.CheckResult
-	Error   *errorDetail `json:"error,omitempty"`
-	Receipt string       `json:"receipt,omitempty"`
+	Error *errorDetail `json:"error,omitempty"`
+	// Receipt is the item's receipt in signed, or -1 for none.
+	Receipt int `json:"-"`
 }
 
 // createCheck answers a bulk check: one result per item, in order.
@@ -91,16 +92,17 @@ func (s *Server) createCheck(c *gin.Context) {
 	}
 	out := make([]checkResultBody, len(results))
 	for i, r := range results {
-		out[i] = checkResultBody{Index: i, CheckResult: r}
+		out[i] = checkResultBody{Index: i, CheckResult: r, Receipt: -1}
 		if r.Err != nil {
 			out[i].Error = &errorDetail{Code: register.ErrorCode(r.Err), Message: register.ErrorMessage(r.Err), Fields: register.ErrorFields(r.Err)}
 		}
 	}
-	if err := s.signResults(out, orgChecker(org(c)), checkedAt); err != nil {
+	signed, err := s.signResults(out, orgChecker(org(c)), checkedAt)
+	if err != nil {
 		s.Error(c, err)
 		return
 	}
-	buf, err := appendCheckAnswer(out, req.Purpose, checkedAt)
+	buf, err := appendCheckAnswer(out, signed, req.Purpose, checkedAt)
 	if err != nil {
 		s.Error(c, err)
 		return
@@ -113,10 +115,13 @@ func (s *Server) createCheck(c *gin.Context) {
 // and signed over, as it is: re-encoding a thousand answers through
 // encoding/json (which parses every json.RawMessage again) cost as much
 // as looking them up.
-func appendCheckAnswer(out []checkResultBody, purpose string, checkedAt time.Time) ([]byte, error) {
+func appendCheckAnswer(out []checkResultBody, signed *auth.SignedBatch, purpose string, checkedAt time.Time) ([]byte, error) {
 	size := 64
 	for i := range out {
-		size += 96 + len(out[i].Number) + len(out[i].Result) + len(out[i].Receipt)
+		size += 96 + len(out[i].Number) + len(out[i].Result)
+		if out[i].Receipt >= 0 {
+			size += signed.ReceiptLen(out[i].Receipt)
+		}
 	}
 	at, err := checkedAt.MarshalJSON()
 	if err != nil {
@@ -155,10 +160,10 @@ func appendCheckAnswer(out []checkResultBody, purpose string, checkedAt time.Tim
 			b = append(b, `,"error":`...)
 			b = append(b, e...)
 		}
-		if r.Receipt != "" {
-			// A compact JWS is base64url and dots only.
+		if r.Receipt >= 0 {
+			// A receipt is base64url, digits, dots and tildes only.
 			b = append(b, `,"receipt":"`...)
-			b = append(b, r.Receipt...)
+			b = signed.AppendReceipt(b, r.Receipt)
 			b = append(b, '"')
 		}
 		b = append(b, '}')
@@ -183,25 +188,18 @@ func appendJSONString(dst []byte, s string) []byte {
 	return append(dst, '"')
 }
 
-// signResults gives every answered item its receipt, all of them sharing
-// one signature (auth.SignBatch).
-func (s *Server) signResults(out []checkResultBody, checker string, checkedAt time.Time) error {
+// signResults signs every answered item's receipt, all of them sharing one
+// signature (auth.SignTree), and numbers them in out; each is written
+// straight into the answer.
+func (s *Server) signResults(out []checkResultBody, checker string, checkedAt time.Time) (*auth.SignedBatch, error) {
 	var items []auth.ReceiptItem
-	var at []int
 	for i := range out {
 		if out[i].Result != nil {
+			out[i].Receipt = len(items)
 			items = append(items, auth.ReceiptItem{Number: out[i].Number, Checker: checker, CheckedAt: checkedAt, Result: out[i].Result})
-			at = append(at, i)
 		}
 	}
-	receipts, err := s.Receipts.SignBatch(items)
-	if err != nil {
-		return err
-	}
-	for k, i := range at {
-		out[i].Receipt = receipts[k]
-	}
-	return nil
+	return s.Receipts.SignTree(items)
 }
 
 // myChecks shows a registrant who checked their record: who, when, how and why.
