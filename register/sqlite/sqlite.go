@@ -83,8 +83,12 @@ func (db *DB) dsn(readOnly bool) string {
 	u := "file:" + url.PathEscape(db.Path) + "?" + pragmas + fmt.Sprintf("&_busy_timeout=%d", db.busyTimeout().Milliseconds())
 	if readOnly {
 		// Readers keep their prepared statements: preparing and finalizing
-		// cost as much as the lookup itself (see docs/performance.md).
-		return u + "&mode=ro&_txlock=deferred&_stmt_cache_size=32"
+		// cost as much as the lookup itself (see docs/performance.md). Their
+		// page caches are 1 MB instead of SQLite's 2 MB: public answers come
+		// from memory, the readers serve searches, derived as-at answers and
+		// bulk checks, and eight full 2 MB caches put the server's peak at
+		// 146 to 150 MB against 137 MB, with the same throughput.
+		return u + "&mode=ro&_txlock=deferred&_stmt_cache_size=32&_cache_size=-1024"
 	}
 	return u + "&_txlock=immediate"
 }
