@@ -63,38 +63,6 @@ type BatchClaims struct {
 
 var merkleHasher = rfc6962.New(crypto.SHA256)
 
-// SignBatch signs every item's receipt with one signature. Each Result must
-// be a JSON object the register encoded (a public answer); unlike Sign, which
-// checks the whole result, SignBatch checks only that it is braced: at a
-// thousand items a full check cost a seventh of the batch.
-func (r *Receipts) SignBatch(items []ReceiptItem) ([]string, error) {
-	sb, err := r.SignTree(items)
-	if err != nil || len(items) == 0 {
-		return nil, err
-	}
-	// Every receipt goes into one string, which each receipt is a part of.
-	total := 0
-	for i := range items {
-		total += sb.ReceiptLen(i)
-	}
-	var all strings.Builder
-	all.Grow(total)
-	ends := make([]int, len(items))
-	var scratch []byte
-	for i := range items {
-		scratch = sb.AppendReceipt(scratch[:0], i)
-		all.Write(scratch)
-		ends[i] = all.Len()
-	}
-	joined := all.String()
-	out := make([]string, len(items))
-	start := 0
-	for i, end := range ends {
-		out[i], start = joined[start:end], end
-	}
-	return out, nil
-}
-
 // SignedBatch is a signed tree of receipts' claims: the JWS over its root,
 // and each receipt's claims and audit path, from which AppendReceipt writes
 // receipt i (of the items in the order signed) wherever its caller wants it.
@@ -104,8 +72,11 @@ type SignedBatch struct {
 	paths  [][][]byte
 }
 
-// SignTree builds the tree of items' claims and signs its root, with the
-// same checks as SignBatch.
+// SignTree signs every item's receipt with one signature: it builds the
+// tree of the items' claims and signs its root. Each Result must be a JSON
+// object the register encoded (a public answer); unlike Sign, which checks
+// the whole result, SignTree checks only that it is braced: at a thousand
+// items a full check cost a seventh of the batch.
 func (r *Receipts) SignTree(items []ReceiptItem) (*SignedBatch, error) {
 	if len(items) == 0 {
 		return &SignedBatch{}, nil

@@ -56,7 +56,7 @@ func NewReceipts(keys *Keyring, issuer string) *Receipts {
 // Sign returns a compact JWS over a check: subject is the register number.
 // The token is assembled by hand in one buffer around the already encoded
 // result: re-encoding each result through encoding/json cost as much as
-// the signature. What is left is the Ed25519 signature itself; SignBatch
+// the signature. What is left is the Ed25519 signature itself; SignTree
 // shares one among many receipts (batch.go).
 func (r *Receipts) Sign(number, checker string, checkedAt time.Time, result json.RawMessage) (string, error) {
 	p, err := r.claims(number, checker, checkedAt, result)

@@ -241,4 +241,12 @@ func TestRowDigest(t *testing.T) {
 	if got := d.sum(); !bytes.Equal(got, want[:]) {
 		t.Fatalf("the same values in one group: digest %x, want %x", got, want)
 	}
+	// A value longer than digestCopyMax is hashed in place, to the same digest.
+	long := bytes.Repeat([]byte("x"), digestCopyMax+1)
+	d.reset()
+	d.add([]any{"a", long, int64(1)})
+	wantLong := sha256.Sum256([]byte(fmt.Sprintf("s1:a;b%d:%s;i1;", len(long), long)))
+	if got := d.sum(); !bytes.Equal(got, wantLong[:]) {
+		t.Fatalf("a long value: digest %x, want %x", got, wantLong)
+	}
 }
